@@ -1,0 +1,31 @@
+//! Subcommands of the `sluice` CLI, one module each.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod plugin;
+
+/// Sluice: micro-batch stream processing with WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect and test plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    pub fn execute(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Plugin(cmd) => cmd.execute(),
+        }
+    }
+}

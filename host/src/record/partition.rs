@@ -1,0 +1,163 @@
+//! [`Partition`]: records laid end to end in one buffer; [`Batch`]: one RDD of a stream.
+
+use std::sync::Arc;
+
+use sluice_abi::msgpack::{self, DecodeError};
+
+/// A partition of records: encoded MessagePack values stored end to end.
+///
+/// Record `i` is `buf[ends[i - 1]..ends[i]]` (with `ends[-1] = 0`). A partition holds at
+/// most 4 GiB of encoded records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Partition {
+    buf: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+impl Partition {
+    /// An empty partition.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty partition with room for `records` records of `bytes` bytes in all.
+    pub fn with_capacity(records: usize, bytes: usize) -> Self {
+        Partition {
+            buf: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(records),
+        }
+    }
+
+    /// Builds a partition from `count` encoded values laid end to end, checking each.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] if `bytes` does not hold exactly `count` well-formed values.
+    pub fn from_encoded(count: u32, bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut ends = Vec::with_capacity(count as usize);
+        let mut r = msgpack::Reader::new(bytes);
+        for _ in 0..count {
+            r.skip_value()?;
+            ends.push(r.position() as u32);
+        }
+        r.finish()?;
+        Ok(Partition {
+            buf: bytes.to_vec(),
+            ends,
+        })
+    }
+
+    /// Appends one encoded record. The caller guarantees `record` is one MessagePack value.
+    pub fn push(&mut self, record: &[u8]) {
+        self.buf.extend_from_slice(record);
+        self.ends.push(self.buf.len() as u32);
+    }
+
+    /// Appends one record written by `write`, which must write exactly one value.
+    pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        write(&mut self.buf);
+        self.ends.push(self.buf.len() as u32);
+    }
+
+    /// Appends every record of `other`.
+    pub fn extend_from(&mut self, other: &Partition) {
+        let base = self.buf.len() as u32;
+        self.buf.extend_from_slice(&other.buf);
+        self.ends.extend(other.ends.iter().map(|e| e + base));
+    }
+
+    /// The number of records.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The encoded bytes of all records, end to end.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Record `i`, if there is one.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        Some(&self.buf[start..end])
+    }
+
+    /// Iterates over the encoded records.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&end| {
+            let s = &self.buf[start..end as usize];
+            start = end as usize;
+            s
+        })
+    }
+}
+
+impl<'a> FromIterator<&'a [u8]> for Partition {
+    fn from_iter<I: IntoIterator<Item = &'a [u8]>>(iter: I) -> Self {
+        let mut p = Partition::new();
+        for r in iter {
+            p.push(r);
+        }
+        p
+    }
+}
+
+/// One RDD: the partitions a stream produced at one batch time. Shared, never mutated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    /// The partitions, in order.
+    pub partitions: Vec<Partition>,
+}
+
+impl Batch {
+    /// A batch of the given partitions, behind an [`Arc`] for sharing between streams.
+    pub fn new(partitions: Vec<Partition>) -> Arc<Batch> {
+        Arc::new(Batch { partitions })
+    }
+
+    /// The total number of records.
+    pub fn len(&self) -> usize {
+        self.partitions.iter().map(Partition::len).sum()
+    }
+
+    /// Whether there are no records in any partition.
+    pub fn is_empty(&self) -> bool {
+        self.partitions.iter().all(Partition::is_empty)
+    }
+
+    /// Iterates over every record, partition by partition.
+    pub fn records(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.partitions.iter().flat_map(Partition::iter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_get_iter_and_extend() {
+        let mut p = Partition::new();
+        p.push(&[0x01]);
+        p.push_with(|b| msgpack::write_str(b, "ab"));
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.get(1), Some(&[0xa2, b'a', b'b'][..]));
+        assert_eq!(p.get(2), None);
+        let mut q = Partition::from_encoded(1, &[0x05]).unwrap();
+        q.extend_from(&p);
+        let all: Vec<&[u8]> = q.iter().collect();
+        assert_eq!(all, vec![&[0x05][..], &[0x01][..], &[0xa2, b'a', b'b'][..]]);
+    }
+
+    #[test]
+    fn from_encoded_checks_count() {
+        assert!(Partition::from_encoded(2, &[0x01]).is_err());
+        assert!(Partition::from_encoded(1, &[0x01, 0x02]).is_err());
+    }
+}
