@@ -155,16 +155,26 @@ fn fixtures_round_trip_and_parse() {
             std::fs::write(&json_path, pretty).unwrap();
             std::fs::write(&mp_path, &bytes).unwrap();
         }
-        let on_disk_json: Value = serde_json::from_slice(
-            &std::fs::read(&json_path)
-                .unwrap_or_else(|e| panic!("{}: {e} (run with SLUICE_BLESS=1)", json_path.display())),
-        )
-        .unwrap();
+        let on_disk_json: Value =
+            serde_json::from_slice(&std::fs::read(&json_path).unwrap_or_else(|e| {
+                panic!("{}: {e} (run with SLUICE_BLESS=1)", json_path.display())
+            }))
+            .unwrap();
         let on_disk_mp = std::fs::read(&mp_path).unwrap();
-        assert_eq!(on_disk_json, value, "{name}.json differs from its definition");
-        assert_eq!(on_disk_mp, bytes, "{name}.msgpack is not the encoding of {name}.json");
+        assert_eq!(
+            on_disk_json, value,
+            "{name}.json differs from its definition"
+        );
+        assert_eq!(
+            on_disk_mp, bytes,
+            "{name}.msgpack is not the encoding of {name}.json"
+        );
         let mut r = Reader::new(&on_disk_mp);
-        assert_eq!(decode(&mut r), on_disk_json, "{name}.msgpack decodes to another document");
+        assert_eq!(
+            decode(&mut r),
+            on_disk_json,
+            "{name}.msgpack decodes to another document"
+        );
         r.finish().unwrap();
         if name.ends_with("_input") {
             let view = doc::read_input(&on_disk_mp).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -69,7 +69,9 @@ fn init() {
 
 #[test]
 fn reduce_and_fold() {
-    check("reduce", |input| run::fold(input, |a: i64, b: i64| Ok(a + b)));
+    check("reduce", |input| {
+        run::fold(input, |a: i64, b: i64| Ok(a + b))
+    });
     check("fold", |input| {
         run::fold(input, |c: String, v: Value| {
             Ok(match v {
