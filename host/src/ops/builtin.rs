@@ -79,7 +79,7 @@ impl Builtin {
             Builtin::Sum | Builtin::Count => {
                 let mut acc = Num::read(first)?;
                 for v in it {
-                    acc = acc.add(Num::read(v)?)?;
+                    acc = acc.checked_add(Num::read(v)?)?;
                 }
                 Ok(acc.encode())
             }
@@ -111,7 +111,7 @@ impl Builtin {
         if !self.has_inverse() {
             return Err(format!("the built-in `{}` has no inverse", self.name()));
         }
-        Ok(Num::read(acc)?.sub(Num::read(removed)?)?.encode())
+        Ok(Num::read(acc)?.checked_sub(Num::read(removed)?)?.encode())
     }
 
     /// Running state for update_state_by_key: `state + reduce_raw(values)`; the state is
@@ -167,7 +167,7 @@ impl Num {
     ///
     /// # Errors
     /// On integer overflow.
-    pub fn add(self, o: Num) -> Result<Num, String> {
+    pub fn checked_add(self, o: Num) -> Result<Num, String> {
         match (self, o) {
             (Num::Int(a), Num::Int(b)) => a
                 .checked_add(b)
@@ -181,7 +181,7 @@ impl Num {
     ///
     /// # Errors
     /// On integer overflow.
-    pub fn sub(self, o: Num) -> Result<Num, String> {
+    pub fn checked_sub(self, o: Num) -> Result<Num, String> {
         match (self, o) {
             (Num::Int(a), Num::Int(b)) => a
                 .checked_sub(b)
@@ -270,7 +270,7 @@ mod tests {
 
     #[test]
     fn rejects_non_numbers_and_overflow() {
-        let s = vec![0xa1, b'x'];
+        let s = [0xa1, b'x'];
         let err = Builtin::Sum.merge([&int(1)[..], &s[..]]).unwrap_err();
         assert_eq!(err, "expected a number, found a string");
         assert!(Builtin::Sum

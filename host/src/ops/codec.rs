@@ -115,7 +115,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// As [`Reader::u64`], or when the count exceeds the remaining bytes.
-    pub fn len(&mut self) -> Result<usize, String> {
+    pub fn count(&mut self) -> Result<usize, String> {
         let n = self.u64()?;
         if n > (self.buf.len() - self.pos) as u64 {
             return Err(self.truncated());
@@ -137,7 +137,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// When the data ends early.
     pub fn bytes(&mut self) -> Result<&'a [u8], String> {
-        let n = self.len()?;
+        let n = self.count()?;
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
@@ -148,7 +148,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// When the data ends early or a record is malformed.
     pub fn batch(&mut self) -> Result<Arc<Batch>, String> {
-        let n = self.len()?;
+        let n = self.count()?;
         let mut parts = Vec::with_capacity(n);
         for _ in 0..n {
             let count = self.u64()?;

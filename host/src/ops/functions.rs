@@ -38,6 +38,9 @@ pub enum FilterFn {
     Plugin(PluginFn),
 }
 
+/// Kept pairs `(canonical key, value)`.
+pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// One group to reduce: a canonical key and its values (at least one).
 pub type Group<'g> = (&'g [u8], &'g [&'g [u8]]);
 
@@ -258,7 +261,7 @@ impl FilterFn {
         cx: &OpContext<'_>,
         partition: u32,
         pairs: &[(&[u8], &[u8])],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, OpError> {
+    ) -> Result<Pairs, OpError> {
         match self {
             FilterFn::NonZero => Ok(pairs
                 .iter()

@@ -157,8 +157,7 @@ pub fn group_batch<'a>(
             Ok(out)
         })
         .collect::<Result<_, OpError>>()?;
-    let mut per_out: Vec<Vec<Vec<(Cow<'a, [u8]>, &'a [u8])>>> =
-        (0..n).map(|_| Vec::with_capacity(buckets.len())).collect();
+    let mut per_out: Vec<Buckets<'a>> = (0..n).map(|_| Vec::with_capacity(buckets.len())).collect();
     for b in buckets {
         for (i, part) in b.into_iter().enumerate() {
             per_out[i].push(part);

@@ -185,7 +185,7 @@ impl Operator for Window {
     fn restore(&mut self, data: &[u8]) -> Result<(), String> {
         let mut r = codec::Reader::new(data, TAG, "window")?;
         let mut buffer = TimeBuffer::default();
-        for _ in 0..r.len()? {
+        for _ in 0..r.count()? {
             let t = r.i64()?;
             buffer.push(t, r.batch()?);
         }
