@@ -4,6 +4,7 @@
 //! operators, partitions in parallel on rayon) → sinks, with checkpoint barriers in the
 //! same flow. See `docs/architecture.md` for the tour.
 
+pub mod brokers;
 pub mod ops;
 pub mod record;
 pub mod wasm;
