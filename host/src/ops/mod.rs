@@ -11,6 +11,12 @@
 //! - partitions run in parallel on rayon inside `on_batch`; WASM is called through
 //!   [`OpContext::call`], never on a tokio thread.
 
+pub mod count;
+pub mod narrow;
+pub mod reduce_by_key;
+pub mod registry;
+pub mod shuffle;
+
 use std::sync::{Arc, Mutex};
 
 use sluice_abi::{Ctx, Shape};
