@@ -202,7 +202,10 @@ fn update_state_sets_and_removes() {
 
 #[test]
 fn map_with_state_runs_once_per_value_and_on_timeout() {
-    #[allow(clippy::ptr_arg, reason = "the key type is String, as map_with_state passes &K")]
+    #[allow(
+        clippy::ptr_arg,
+        reason = "the key type is String, as map_with_state passes &K"
+    )]
     fn running_sum(key: &String, value: Option<i64>, state: &mut State<i64>) -> Option<Value> {
         if state.is_timing_out() {
             return Some(Value::from(key.as_str()));
