@@ -21,7 +21,9 @@ use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
 use crate::record::{write_pair, Batch, Partition};
 
 /// Per-batch reduced values: `(canonical key, value)` lists, one per partition.
-type Reduced = Vec<Vec<(Vec<u8>, Vec<u8>)>>;
+type Reduced = Vec<Entries>;
+/// `(canonical key, value)` entries of one partition.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// What the output records are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +172,7 @@ impl ReduceByKeyAndWindow {
         cx: &OpContext<'_>,
         p: usize,
         merged: &[(&[u8], Vec<u8>)],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, OpError> {
+    ) -> Result<Entries, OpError> {
         match &self.filter {
             None => Ok(merged
                 .iter()
@@ -192,7 +194,7 @@ impl ReduceByKeyAndWindow {
         cx: &OpContext<'_>,
         p: usize,
         t: BatchTime,
-    ) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>), OpError> {
+    ) -> Result<(Entries, Vec<Vec<u8>>), OpError> {
         let (w, s) = (self.spec.window_ms, self.spec.slide_ms);
         let state = &self.state[p];
         let old = self.gather(p, t - s - w, t - w);
@@ -253,7 +255,7 @@ impl ReduceByKeyAndWindow {
         Ok((kept, removed))
     }
 
-    fn emit(&self, parts: impl Iterator<Item = Vec<(Vec<u8>, Vec<u8>)>>) -> StreamValue {
+    fn emit(&self, parts: impl Iterator<Item = Entries>) -> StreamValue {
         let to_partition = |entries: &mut dyn Iterator<Item = (&[u8], &[u8])>| {
             let mut p = Partition::new();
             for (k, v) in entries {
@@ -370,7 +372,7 @@ fn write_entries<'e>(
     }
 }
 
-fn read_entries(r: &mut codec::Reader<'_>) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+fn read_entries(r: &mut codec::Reader<'_>) -> Result<Entries, String> {
     let n = r.count()?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
