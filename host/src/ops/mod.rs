@@ -18,6 +18,24 @@ use sluice_abi::{Ctx, Shape};
 use crate::record::Batch;
 use crate::wasm::{CallError, CallOutput, Plugin};
 
+pub mod builtin;
+pub mod codec;
+pub mod combine_by_key;
+pub mod count;
+pub mod functions;
+pub mod group_by_key;
+pub mod identity;
+pub mod join;
+pub mod keyed;
+pub mod reduce;
+pub mod repartition;
+pub mod transform;
+pub mod union;
+pub mod window;
+
+#[cfg(test)]
+mod testutil;
+
 /// Batch times, in milliseconds (since the Unix epoch with the wall clock; since zero with
 /// the virtual clock).
 pub type BatchTime = i64;
