@@ -2,13 +2,23 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sluice_abi::msgpack::marker_name;
 
 /// Decodes one record into `T`.
 ///
 /// # Errors
 /// `expected <T>: <reason>` when the record does not decode into `T`.
 pub fn decode<T: DeserializeOwned>(record: &[u8]) -> Result<T, String> {
-    rmp_serde::from_slice(record).map_err(|e| format!("expected {}: {e}", type_label::<T>()))
+    rmp_serde::from_slice(record).map_err(|e| {
+        let reason = match e {
+            // rmp-serde names the marker ("wrong msgpack marker FixStr(1)"); say the type.
+            rmp_serde::decode::Error::TypeMismatch(m) => {
+                format!("found a {}", marker_name(m.to_u8()))
+            }
+            other => other.to_string(),
+        };
+        format!("expected {}: {reason}", type_label::<T>())
+    })
 }
 
 /// Appends `value` encoded as one MessagePack value (structs as maps, integers in their
