@@ -11,18 +11,41 @@
 //! - partitions run in parallel on rayon inside `on_batch`; WASM is called through
 //!   [`OpContext::call`], never on a tokio thread.
 
-pub mod count;
-pub mod narrow;
-pub mod reduce_by_key;
-pub mod registry;
-pub mod shuffle;
-
 use std::sync::{Arc, Mutex};
 
 use sluice_abi::{Ctx, Shape};
 
 use crate::record::Batch;
 use crate::wasm::{CallError, CallOutput, Plugin};
+
+pub mod builtin;
+pub mod codec;
+pub mod combine_by_key;
+pub mod count;
+pub mod functions;
+pub mod group_by_key;
+pub mod group_window;
+pub mod identity;
+pub mod join;
+pub mod keyed;
+pub mod map_with_state;
+pub mod narrow;
+pub mod reduce;
+pub mod reduce_by_key;
+pub mod reduce_window;
+pub mod registry;
+pub mod repartition;
+pub mod shuffle;
+pub mod slice;
+pub mod state_store;
+pub mod transform;
+pub mod union;
+pub mod update_fn;
+pub mod update_state;
+pub mod window;
+
+#[cfg(test)]
+mod testutil;
 
 /// Batch times, in milliseconds (since the Unix epoch with the wall clock; since zero with
 /// the virtual clock).
@@ -218,5 +241,22 @@ pub trait Operator: Send {
     /// A message when the data does not belong to this operator.
     fn restore(&mut self, _data: &[u8]) -> Result<(), String> {
         Err(format!("operator `{}` keeps no state", self.kind()))
+    }
+
+    /// The changes since the previous call (keyed operators: the keys updated or removed
+    /// since then, so that the cost follows the changed keys); `None` for stateless
+    /// operators. Operators without a delta form return a full snapshot. Recovery is
+    /// [`Operator::restore`] of a full snapshot, then [`Operator::restore_delta`] of every
+    /// delta taken after it, in order.
+    fn snapshot_delta(&mut self) -> Option<Vec<u8>> {
+        self.snapshot()
+    }
+
+    /// Applies a delta written by [`Operator::snapshot_delta`] on top of restored state.
+    ///
+    /// # Errors
+    /// As [`Operator::restore`].
+    fn restore_delta(&mut self, data: &[u8]) -> Result<(), String> {
+        self.restore(data)
     }
 }

@@ -1,0 +1,142 @@
+//! The output document `[items, errors]` a function builds while it runs.
+
+use serde::Serialize;
+use sluice_abi::{doc, msgpack, RecordError};
+
+use crate::codec;
+
+/// The items and errors of one call, written into one output document at the end.
+///
+/// Items are appended already encoded, so a fast plugin can write records with the
+/// [`sluice_abi::msgpack`] writers and never touch serde.
+#[derive(Debug, Default)]
+pub struct Output {
+    items: Vec<u8>,
+    count: u32,
+    errors: Vec<RecordError>,
+    failed: bool,
+}
+
+impl Output {
+    /// An empty output.
+    pub fn new() -> Self {
+        Output::default()
+    }
+
+    /// An empty output with room for `bytes` bytes of encoded items.
+    pub fn with_capacity(bytes: usize) -> Self {
+        Output {
+            items: Vec::with_capacity(bytes),
+            ..Output::default()
+        }
+    }
+
+    /// Appends one record that is already encoded (exactly one MessagePack value).
+    pub fn push_encoded(&mut self, record: &[u8]) {
+        self.items.extend_from_slice(record);
+        self.count += 1;
+    }
+
+    /// Appends one record written by `write`, which must append exactly one MessagePack
+    /// value to the buffer it is given.
+    pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        write(&mut self.items);
+        self.count += 1;
+    }
+
+    /// Appends one record encoded with serde (structs as maps).
+    ///
+    /// # Errors
+    /// The serializer's message if `record` cannot be encoded; nothing is appended then.
+    pub fn push<T: Serialize + ?Sized>(&mut self, record: &T) -> Result<(), String> {
+        codec::encode(&mut self.items, record)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Appends nil: the placeholder output of an input item that failed, in shapes with
+    /// one output per input.
+    pub fn push_nil(&mut self) {
+        self.push_with(msgpack::write_nil);
+    }
+
+    /// Reports that input item `index` failed, with the reason.
+    pub fn error(&mut self, index: u32, message: impl Into<String>) {
+        self.errors.push(RecordError {
+            index: Some(index),
+            message: message.into(),
+        });
+    }
+
+    /// Fails the whole call: the host discards the items and fails the batch.
+    pub fn fail(&mut self, message: impl Into<String>) {
+        self.failed = true;
+        self.errors.push(RecordError {
+            index: None,
+            message: message.into(),
+        });
+    }
+
+    /// The number of items appended so far.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The per-item and whole-call errors reported so far.
+    pub fn errors(&self) -> &[RecordError] {
+        &self.errors
+    }
+
+    /// The raw item buffer, for writers that append records and then call
+    /// [`Output::add_count`].
+    pub fn items_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.items
+    }
+
+    /// Counts `n` records appended directly through [`Output::items_mut`].
+    pub fn add_count(&mut self, n: u32) {
+        self.count += n;
+    }
+
+    /// Writes the output document into a buffer of exactly its size.
+    pub fn finish(self) -> Vec<u8> {
+        let (count, items): (u32, &[u8]) = if self.failed {
+            (0, &[])
+        } else {
+            (self.count, &self.items)
+        };
+        let errors_len: usize = self.errors.iter().map(|e| e.message.len() + 16).sum();
+        let mut out = Vec::with_capacity(items.len() + errors_len + 16);
+        doc::write_output(&mut out, count, items, &self.errors);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_items_and_errors() {
+        let mut out = Output::new();
+        out.push("a").unwrap();
+        out.push_with(|b| msgpack::write_int(b, 7));
+        out.error(2, "bad");
+        let bytes = out.finish();
+        let view = doc::read_output(&bytes).unwrap();
+        assert_eq!(view.items.count, 2);
+        assert_eq!(view.items.bytes, &[0xa1, b'a', 7]);
+        assert_eq!(view.errors[0].index, Some(2));
+    }
+
+    #[test]
+    fn a_failed_call_drops_its_items() {
+        let mut out = Output::new();
+        out.push(&1).unwrap();
+        out.fail("broken");
+        let bytes = out.finish();
+        let view = doc::read_output(&bytes).unwrap();
+        assert_eq!(view.items.count, 0);
+        assert_eq!(view.call_error(), Some("broken"));
+    }
+}

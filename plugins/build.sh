@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Builds every plugin to plugins/dist/<name>.wasm. Idempotent and fast when up to date;
+# works from any directory. Usage: plugins/build.sh [--quiet]
+#
+#   Rust  plugins/<name>/Cargo.toml  (members of plugins/Cargo.toml)  cargo, wasm32-unknown-unknown
+#   C     plugins/<name>/*.c                                          clang --target=wasm32-wasi (wasi-libc, msgpuck)
+#   WAT   plugins/<name>/*.wat                                        wat2wasm (wabt)
+#
+# A language whose toolchain is missing is skipped with a message naming the package to
+# install (apt: clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt).
+set -euo pipefail
+
+PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+DIST="$PLUGINS/dist"
+QUIET=0
+[[ "${1:-}" == "--quiet" ]] && QUIET=1
+
+say() { [[ $QUIET == 1 ]] || echo "plugins/build.sh: $*" >&2; }
+warn() { echo "plugins/build.sh: $*" >&2; }
+
+mkdir -p "$DIST" "$PLUGINS/target"
+# Serialize concurrent runs (test binaries may call this script in parallel).
+exec 9>"$PLUGINS/target/.build.lock"
+flock 9
+
+# Copies $1 to $DIST/$2.wasm unless identical, atomically.
+install_wasm() {
+    local src="$1" dst="$DIST/$2.wasm"
+    if ! cmp -s "$src" "$dst" 2>/dev/null; then
+        cp "$src" "$dst.tmp.$$"
+        mv -f "$dst.tmp.$$" "$dst"
+        say "updated $dst"
+    fi
+}
+
+# Whether any file under the given paths is newer than $1 (or $1 is missing).
+stale() {
+    local out="$1"
+    shift
+    [[ ! -e "$out" ]] && return 0
+    [[ -n "$(find "$@" -newer "$out" -print -quit 2>/dev/null)" ]]
+}
+
+SKIPPED=()
+
+# --- Rust --------------------------------------------------------------------------------
+build_rust() {
+    if ! command -v cargo >/dev/null; then
+        warn "SKIPPED Rust plugins: cargo not found (install rustup)"
+        SKIPPED+=(rust)
+        return
+    fi
+    if command -v rustup >/dev/null; then
+        local installed
+        installed="$(rustup target list --installed)"
+        for t in wasm32-unknown-unknown wasm32-wasip1; do
+            if ! grep -qx "$t" <<<"$installed"; then
+                say "installing rust target $t"
+                rustup target add "$t" >&2
+            fi
+        done
+    fi
+    local cargo_flags=(build --release --workspace --target wasm32-unknown-unknown)
+    [[ $QUIET == 1 ]] && cargo_flags+=(--quiet)
+    (cd "$PLUGINS" && CARGO_TARGET_DIR="$PLUGINS/target" cargo "${cargo_flags[@]}")
+    local dir name
+    for dir in "$PLUGINS"/*/; do
+        [[ -f "$dir/Cargo.toml" ]] || continue
+        name="$(basename "$dir")"
+        install_wasm "$PLUGINS/target/wasm32-unknown-unknown/release/${name//-/_}.wasm" "$name"
+    done
+}
+
+# --- C -----------------------------------------------------------------------------------
+build_c() {
+    local dirs=()
+    for dir in "$PLUGINS"/*/; do
+        compgen -G "$dir*.c" >/dev/null && dirs+=("$dir")
+    done
+    [[ ${#dirs[@]} == 0 ]] && return
+    if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null; then
+        warn "SKIPPED C plugins: clang or wasm-ld not found (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev)"
+        SKIPPED+=(c)
+        return
+    fi
+    local dir name out
+    for dir in "${dirs[@]}"; do
+        name="$(basename "$dir")"
+        out="$DIST/$name.wasm"
+        stale "$out" "$dir" "$PLUGINS/build.sh" || continue
+        say "building C plugin $name"
+        # Reactor: exports _initialize (run once per instance), no main. The sysroot is
+        # wasi-libc; msgpuck is header-only (MP_LIBRARY=1 compiles its inline functions).
+        if ! clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror \
+            -I/usr/include/wasm32-wasi -isystem /usr/include/msgpuck-shim "$dir"*.c \
+            -Wl,--export=sluice_abi_version -Wl,--export=sluice_alloc -Wl,--export=sluice_free \
+            -Wl,--export-dynamic -Wl,--strip-debug \
+            -o "$out.tmp.$$"; then
+            rm -f "$out.tmp.$$"
+            warn "FAILED to build C plugin $name (missing wasi-libc, libclang-rt-14-dev-wasm32 or libmsgpuck-dev?)"
+            exit 1
+        fi
+        mv -f "$out.tmp.$$" "$out"
+    done
+}
+
+# --- WAT ---------------------------------------------------------------------------------
+build_wat() {
+    local files=()
+    for f in "$PLUGINS"/*/*.wat; do
+        [[ -e "$f" ]] && files+=("$f")
+    done
+    [[ ${#files[@]} == 0 ]] && return
+    if ! command -v wat2wasm >/dev/null; then
+        warn "SKIPPED WAT plugins: wat2wasm not found (apt-get install wabt)"
+        SKIPPED+=(wat)
+        return
+    fi
+    local f name out
+    for f in "${files[@]}"; do
+        name="$(basename "$(dirname "$f")")"
+        out="$DIST/$name.wasm"
+        stale "$out" "$f" || continue
+        say "building WAT plugin $name"
+        wat2wasm "$f" -o "$out.tmp.$$"
+        mv -f "$out.tmp.$$" "$out"
+    done
+}
+
+build_rust
+build_c
+build_wat
+
+say "modules in $DIST:"
+for m in "$DIST"/*.wasm; do
+    [[ -e "$m" ]] && echo "$m"
+done
+if [[ ${#SKIPPED[@]} -gt 0 ]]; then
+    warn "some languages were skipped: ${SKIPPED[*]}"
+fi
