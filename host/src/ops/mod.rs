@@ -22,6 +22,7 @@ pub mod builtin;
 pub mod codec;
 pub mod combine_by_key;
 pub mod count;
+pub mod event_time;
 pub mod functions;
 pub mod group_by_key;
 pub mod group_window;
