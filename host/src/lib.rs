@@ -4,6 +4,8 @@
 //! operators, partitions in parallel on rayon) → sinks, with checkpoint barriers in the
 //! same flow. See `docs/architecture.md` for the tour.
 
+pub mod checkpoint;
 pub mod ops;
 pub mod record;
+pub mod wal;
 pub mod wasm;
