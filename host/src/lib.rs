@@ -4,7 +4,14 @@
 //! operators, partitions in parallel on rayon) → sinks, with checkpoint barriers in the
 //! same flow. See `docs/architecture.md` for the tour.
 
+pub mod batch;
 pub mod brokers;
+pub mod checkpoint;
+pub mod exec;
+pub mod job;
 pub mod ops;
 pub mod record;
+pub mod sink;
+pub mod source;
+pub mod wal;
 pub mod wasm;

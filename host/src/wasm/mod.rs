@@ -1,67 +1,54 @@
 //! The sandboxed WebAssembly runtime: loading, validating and calling plugins.
 //!
-//! PUBLIC API CONTRACT (implemented by the runtime work; other modules code against it):
-//! - one [`WasmRuntime`] per process (one wasmtime `Engine`, epoch ticker, on-disk cache);
-//! - [`Plugin::load`] compiles (or loads from cache) and validates a module once;
+//! - one [`WasmRuntime`] per process (one wasmtime `Engine`, an epoch ticker, the on-disk
+//!   compilation cache; [`RuntimeConfig::from_env`] gives the cache directory a `sluice`
+//!   process uses);
+//! - [`Plugin::load`] compiles (or loads from the cache) and validates a module once, and
+//!   links it once into an `InstancePre`;
 //! - [`Plugin::call`] runs one operator function on one partition, on the calling thread
 //!   (a rayon worker, never a tokio executor thread), reusing pooled instances.
+//!
+//! Lifecycle, limits and the WASI subset are documented in `docs/runtime.md`.
+//!
+//! ```no_run
+//! use sluice::wasm::{Limits, Plugin, RuntimeConfig, WasmRuntime};
+//! use sluice_abi::{msgpack, Ctx, Shape};
+//!
+//! let runtime = WasmRuntime::new(RuntimeConfig::from_env())?;
+//! let words = Plugin::load(&runtime, "words", "plugins/dist/words.wasm".as_ref(),
+//!     &serde_json::json!({}), Limits::default())?;
+//! let mut records = Vec::new();
+//! msgpack::write_str(&mut records, "to be or not to be");
+//! let out = words.call("split", Shape::Transform, 1, &records, &Ctx::default())?;
+//! assert_eq!(out.items.len(), 6);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
-use std::path::{Path, PathBuf};
+mod error;
+mod host_log;
+mod instance;
+mod limits;
+mod module;
+mod pool;
+mod runtime;
+mod wasi;
+
+use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use sluice_abi::{Ctx, RecordError, Shape};
+use sluice_abi::{exports, Ctx, RecordError, Shape};
 
-use crate::record::Partition;
+pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
+pub use limits::{parse_duration, parse_size, Limits};
+pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
+pub use wasi::SERVED as WASI_FUNCTIONS;
 
-/// Limits applied to every call of a plugin.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Wall-clock deadline per call (epoch interruption).
-    pub timeout: Duration,
-    /// Maximum linear memory per instance, in bytes.
-    pub memory_bytes: u64,
-    /// Maximum size of one output document, in bytes.
-    pub output_bytes: u64,
-    /// Fuel per call, when metering is wanted.
-    pub fuel: Option<u64>,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            timeout: Duration::from_secs(5),
-            memory_bytes: 256 << 20,
-            output_bytes: 64 << 20,
-            fuel: None,
-        }
-    }
-}
-
-/// Process-wide runtime settings.
-#[derive(Debug, Clone, Default)]
-pub struct RuntimeConfig {
-    /// Where compiled modules are cached; `None` disables the cache.
-    pub cache_dir: Option<PathBuf>,
-}
-
-/// Errors creating the runtime or loading a plugin.
-#[derive(Debug, thiserror::Error)]
-pub enum PluginError {
-    #[error("plugin runtime: {0}")]
-    Runtime(String),
-}
-
-/// A failed call; always names the plugin and the function.
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    #[error("plugin `{plugin}` function `{function}`: {message}")]
-    Failed {
-        plugin: String,
-        function: String,
-        message: String,
-    },
-}
+use crate::record::{json_to_msgpack, Partition};
+use error::Failure;
+use instance::PluginInstance;
+use module::LoadedModule;
+use pool::InstancePool;
 
 /// The result of a successful call.
 #[derive(Debug, Default)]
@@ -73,57 +60,259 @@ pub struct CallOutput {
     pub errors: Vec<RecordError>,
 }
 
-/// One wasmtime engine per process.
-#[derive(Debug)]
-pub struct WasmRuntime {
-    _config: RuntimeConfig,
-}
-
-impl WasmRuntime {
-    /// Creates the runtime.
-    pub fn new(config: RuntimeConfig) -> Result<Arc<Self>, PluginError> {
-        Ok(Arc::new(WasmRuntime { _config: config }))
-    }
-}
-
 /// A loaded, validated plugin; cheap to clone and share between threads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Plugin {
+    inner: Arc<PluginInner>,
+}
+
+struct PluginInner {
     name: Arc<str>,
+    module: LoadedModule,
+    limits: Limits,
+    /// The encoded params map, the one item of `sluice_init`'s input.
+    params: Vec<u8>,
+    pool: InstancePool,
+    /// Keeps the engine and its epoch ticker alive while the plugin is.
+    _runtime: Arc<WasmRuntime>,
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.inner.name)
+            .field("path", &self.inner.module.path)
+            .field("functions", &self.inner.module.functions)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Plugin {
     /// Compiles (or loads from the cache) and validates `path`, then runs `sluice_init`
-    /// with `params` once per instance.
+    /// with `params` once per instance (here on the first one).
+    ///
+    /// # Errors
+    /// [`PluginError::Io`] when the file cannot be read, [`PluginError::Invalid`] when it
+    /// is not a valid plugin (naming the file and the problem), [`PluginError::Init`] when
+    /// `_initialize` or `sluice_init` fails.
     pub fn load(
-        _runtime: &Arc<WasmRuntime>,
+        runtime: &Arc<WasmRuntime>,
         name: &str,
-        _path: &Path,
-        _params: &serde_json::Value,
-        _limits: Limits,
+        path: &Path,
+        params: &serde_json::Value,
+        limits: Limits,
     ) -> Result<Plugin, PluginError> {
-        Ok(Plugin { name: name.into() })
+        let module = module::load(runtime, path)?;
+        let mut encoded = Vec::new();
+        json_to_msgpack(params, &mut encoded);
+        let plugin = Plugin {
+            inner: Arc::new(PluginInner {
+                name: name.into(),
+                module,
+                limits,
+                params: encoded,
+                pool: InstancePool::for_this_machine(),
+                _runtime: runtime.clone(),
+            }),
+        };
+        let first = plugin.instantiate().map_err(|f| plugin.load_error(f))?;
+        plugin.inner.pool.give_back(first);
+        tracing::debug!(
+            plugin = name,
+            path = %path.display(),
+            from_cache = plugin.inner.module.from_cache,
+            "Plugin loaded."
+        );
+        Ok(plugin)
+    }
+
+    fn load_error(&self, failure: Failure) -> PluginError {
+        let path = self.inner.module.path.clone();
+        match failure {
+            // A wrong ABI version or a missing export is the module's fault, not init's.
+            Failure::Other(message) => PluginError::Invalid { path, message },
+            other => PluginError::Init {
+                path,
+                plugin: self.inner.name.to_string(),
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// A new instance: instantiated, `_initialize`d, version-checked and `sluice_init`ed.
+    fn instantiate(&self) -> Result<PluginInstance, Failure> {
+        let inner = &*self.inner;
+        let m = &inner.module;
+        let mut instance =
+            PluginInstance::new(&m.pre, &inner.name, &inner.limits, m.has_initialize)?;
+        if m.has_init {
+            let init = instance.call(
+                exports::INIT_FN,
+                Shape::Init,
+                1,
+                &inner.params,
+                &Ctx::default(),
+            );
+            match init {
+                Ok(_) => {}
+                Err(Failure::Guest(message)) => {
+                    return Err(Failure::Guest(format!(
+                        "`{}` failed: {message}",
+                        exports::INIT_FN
+                    )))
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(instance)
     }
 
     /// The plugin's name in the job.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
+    }
+
+    /// The module file the plugin was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.inner.module.path
+    }
+
+    /// The limits applied to every call.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The operator functions the module exports, sorted by name.
+    pub fn functions(&self) -> &[String] {
+        &self.inner.module.functions
     }
 
     /// Whether the module exports an operator function of this name.
-    pub fn has_function(&self, _function: &str) -> bool {
-        unimplemented!("wasm runtime not yet implemented")
+    pub fn has_function(&self, function: &str) -> bool {
+        self.inner
+            .module
+            .functions
+            .binary_search_by(|f| f.as_str().cmp(function))
+            .is_ok()
+    }
+
+    /// The number of idle instances kept for reuse (for tests and metrics).
+    pub fn idle_instances(&self) -> usize {
+        self.inner.pool.idle()
     }
 
     /// Calls `function` with `count` encoded items laid end to end in `items`.
+    ///
+    /// Runs on the calling thread with an idle instance (or a new one). The instance is
+    /// discarded after a failed call, and recycled when its memory grew past half the
+    /// memory limit.
+    ///
+    /// # Errors
+    /// A [`CallError`] naming the plugin and function: no such function, a trap, the
+    /// deadline, the memory limit, fuel, bad output, or a whole-call error from the guest.
     pub fn call(
         &self,
-        _function: &str,
-        _shape: Shape,
-        _count: u32,
-        _items: &[u8],
-        _ctx: &Ctx,
+        function: &str,
+        shape: Shape,
+        count: u32,
+        items: &[u8],
+        ctx: &Ctx,
     ) -> Result<CallOutput, CallError> {
-        unimplemented!("wasm runtime not yet implemented")
+        let inner = &*self.inner;
+        let fail = |f: Failure| f.into_call_error(&inner.name, function);
+        if !self.has_function(function) {
+            return Err(fail(Failure::Other(self.no_such_function(function))));
+        }
+        let mut instance = match inner.pool.take() {
+            Some(i) => i,
+            None => self
+                .instantiate()
+                .map_err(|f| fail(Failure::Other(format!("cannot start a new instance: {f}"))))?,
+        };
+        let result = instance.call(function, shape, count, items, ctx);
+        let healthy = match &result {
+            Ok(_) => true,
+            Err(f) => f.instance_is_healthy(),
+        };
+        if healthy && instance.memory_high_water() <= inner.limits.memory_bytes / 2 {
+            inner.pool.give_back(instance);
+        } else if healthy {
+            tracing::debug!(
+                plugin = %inner.name,
+                function,
+                memory_bytes = instance.memory_size(),
+                "Instance recycled: its memory grew past half the limit."
+            );
+        }
+        result.map_err(fail)
     }
+
+    fn no_such_function(&self, function: &str) -> String {
+        let m = &self.inner.module;
+        if let Some(ty) = m.other_functions.get(function) {
+            return format!(
+                "the export has type {ty}, not (i32, i32) -> i64, so it is not an operator function"
+            );
+        }
+        if exports::RESERVED.contains(&function) {
+            return "this export is part of the ABI, not an operator function".into();
+        }
+        format!(
+            "{} does not export it (operator functions: {})",
+            m.path.display(),
+            if m.functions.is_empty() {
+                "none".to_owned()
+            } else {
+                m.functions.join(", ")
+            }
+        )
+    }
+}
+
+/// What `sluice plugin inspect` shows about a module.
+#[derive(Debug, Clone)]
+pub struct PluginInfo {
+    /// The module's size in bytes.
+    pub size: u64,
+    /// What `sluice_abi_version` returned.
+    pub abi_version: i32,
+    /// Operator functions, sorted.
+    pub functions: Vec<String>,
+    /// Imports as `module.name`.
+    pub imports: Vec<String>,
+    /// Whether the module exports `sluice_init`.
+    pub has_init: bool,
+    /// Whether the compiled code came from the on-disk cache.
+    pub from_cache: bool,
+}
+
+/// Loads and validates `path` like [`Plugin::load`] (without running `sluice_init`,
+/// which needs the job's params) and describes it.
+///
+/// # Errors
+/// As [`Plugin::load`].
+pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, PluginError> {
+    let m = module::load(runtime, path)?;
+    let name: Arc<str> = "inspect".into();
+    PluginInstance::new(&m.pre, &name, &Limits::default(), m.has_initialize).map_err(
+        |f| match f {
+            Failure::Other(message) => PluginError::Invalid {
+                path: path.to_owned(),
+                message,
+            },
+            other => PluginError::Init {
+                path: path.to_owned(),
+                plugin: name.to_string(),
+                message: other.to_string(),
+            },
+        },
+    )?;
+    Ok(PluginInfo {
+        size: m.size,
+        abi_version: sluice_abi::ABI_VERSION,
+        functions: m.functions,
+        imports: m.imports,
+        has_init: m.has_init,
+        from_cache: m.from_cache,
+    })
 }

@@ -1,0 +1,423 @@
+//! [`PluginInstance`]: one instance of a plugin in its own store: instantiation, guest
+//! memory I/O (every access bounds-checked) and calls under the plugin's limits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_abi::{doc, exports, msgpack, unpack_ptr_len, Ctx, Shape, ABI_VERSION};
+use wasmtime::{InstancePre, Memory, Store, Trap, TypedFunc, UpdateDeadline, WasmBacktrace};
+
+use super::error::{DisplayBytes, Failure};
+use super::host_log::GuestLog;
+use super::limits::{Limits, MemoryLimitExceeded, MemoryLimiter};
+use super::runtime::EPOCH_TICK;
+use super::wasi::{ProcExit, WasiState};
+use super::CallOutput;
+use crate::record::Partition;
+
+/// The data of an instance's store, seen by host functions.
+#[derive(Debug)]
+pub(crate) struct InstanceState {
+    pub(crate) limiter: MemoryLimiter,
+    pub(crate) log: GuestLog,
+    pub(crate) wasi: WasiState,
+    /// When the current call must end; `None` between calls.
+    deadline: Option<Instant>,
+}
+
+/// Raised by the epoch callback when a call passes its deadline.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("deadline exceeded")]
+struct DeadlineExceeded;
+
+/// One live instance of a plugin with the typed exports it needs.
+pub(crate) struct PluginInstance {
+    store: Store<InstanceState>,
+    memory: Memory,
+    alloc: TypedFunc<i32, i32>,
+    free: TypedFunc<(i32, i32), ()>,
+    functions: HashMap<Box<str>, TypedFunc<(i32, i32), i64>>,
+    instance: wasmtime::Instance,
+    limits: Limits,
+}
+
+impl PluginInstance {
+    /// Instantiates, runs `_initialize` when exported and checks `sluice_abi_version`.
+    /// `sluice_init` is the caller's business (it needs the params).
+    pub(crate) fn new(
+        pre: &InstancePre<InstanceState>,
+        plugin: &Arc<str>,
+        limits: &Limits,
+        has_initialize: bool,
+    ) -> Result<Self, Failure> {
+        let state = InstanceState {
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            log: GuestLog::new(plugin.clone()),
+            wasi: WasiState::default(),
+            deadline: None,
+        };
+        let mut store = Store::new(pre.module().engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_callback(|cx| {
+            let Some(deadline) = cx.data().deadline else {
+                return Ok(UpdateDeadline::Continue(1));
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(wasmtime::Error::new(DeadlineExceeded));
+            }
+            Ok(UpdateDeadline::Continue(ticks(deadline - now)))
+        });
+        let mut inst = {
+            let guard = CallGuard::begin(&mut store, limits, "instantiate", &Ctx::default());
+            let instance = pre
+                .instantiate(&mut *guard.store)
+                .map_err(|e| classify(e, limits));
+            drop(guard);
+            let instance = instance?;
+            let memory = instance
+                .get_memory(&mut store, exports::MEMORY)
+                .ok_or_else(|| Failure::Other("the instance has no memory".into()))?;
+            let alloc = typed(&instance, &mut store, exports::ALLOC_FN)?;
+            let free = typed(&instance, &mut store, exports::FREE_FN)?;
+            PluginInstance {
+                store,
+                memory,
+                alloc,
+                free,
+                functions: HashMap::new(),
+                instance,
+                limits: limits.clone(),
+            }
+        };
+        if has_initialize {
+            let f: TypedFunc<(), ()> =
+                typed(&inst.instance, &mut inst.store, exports::INITIALIZE_FN)?;
+            inst.run(exports::INITIALIZE_FN, &Ctx::default(), |s| f.call(s, ()))?;
+        }
+        let version: TypedFunc<(), i32> =
+            typed(&inst.instance, &mut inst.store, exports::ABI_VERSION_FN)?;
+        let v = inst.run(exports::ABI_VERSION_FN, &Ctx::default(), |s| {
+            version.call(s, ())
+        })?;
+        if v != ABI_VERSION {
+            return Err(Failure::Other(format!(
+                "`{}` returned {v}; this host speaks ABI version {ABI_VERSION}",
+                exports::ABI_VERSION_FN
+            )));
+        }
+        Ok(inst)
+    }
+
+    /// The current size of the instance's memory, in bytes.
+    pub(crate) fn memory_size(&self) -> u64 {
+        self.memory.data_size(&self.store) as u64
+    }
+
+    /// The largest size the memory has reached, in bytes.
+    pub(crate) fn memory_high_water(&self) -> u64 {
+        self.store
+            .data()
+            .limiter
+            .high_water()
+            .max(self.memory_size())
+    }
+
+    /// Runs `f` on the store under the limits, with the log and WASI set up for the call.
+    fn run<R>(
+        &mut self,
+        function: &str,
+        ctx: &Ctx,
+        f: impl FnOnce(&mut Store<InstanceState>) -> wasmtime::Result<R>,
+    ) -> Result<R, Failure> {
+        let guard = CallGuard::begin(&mut self.store, &self.limits, function, ctx);
+        let r = f(guard.store);
+        drop(guard);
+        r.map_err(|e| classify(e, &self.limits))
+    }
+
+    /// Calls an operator function (or `sluice_init`) on `count` encoded items.
+    pub(crate) fn call(
+        &mut self,
+        function: &str,
+        shape: Shape,
+        count: u32,
+        items: &[u8],
+        ctx: &Ctx,
+    ) -> Result<CallOutput, Failure> {
+        let func = match self.functions.get(function) {
+            Some(f) => f.clone(),
+            None => {
+                let f = typed(&self.instance, &mut self.store, function)?;
+                self.functions.insert(function.into(), f.clone());
+                f
+            }
+        };
+        let (memory, alloc, free) = (self.memory, self.alloc.clone(), self.free.clone());
+        let limits = self.limits.clone();
+        self.run(function, ctx, |store| {
+            Ok(exchange(
+                store, memory, &alloc, &free, &func, shape, count, items, ctx, &limits,
+            ))
+        })?
+    }
+}
+
+/// Writes the input, calls, reads and checks the output, frees both buffers.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call's whole context, used once"
+)]
+fn exchange(
+    store: &mut Store<InstanceState>,
+    memory: Memory,
+    alloc: &TypedFunc<i32, i32>,
+    free: &TypedFunc<(i32, i32), ()>,
+    func: &TypedFunc<(i32, i32), i64>,
+    shape: Shape,
+    count: u32,
+    items: &[u8],
+    ctx: &Ctx,
+    limits: &Limits,
+) -> Result<CallOutput, Failure> {
+    let mut head = Vec::with_capacity(8);
+    msgpack::write_array_len(&mut head, 2);
+    msgpack::write_array_len(&mut head, count);
+    let mut tail = Vec::with_capacity(40);
+    ctx.write(&mut tail);
+    let in_len = head.len() + items.len() + tail.len();
+    let in_len32 = i32::try_from(in_len).map_err(|_| {
+        Failure::Other(format!(
+            "input document of {} does not fit a 32-bit guest",
+            DisplayBytes(in_len as u64)
+        ))
+    })?;
+    let in_ptr = alloc
+        .call(&mut *store, in_len32)
+        .map_err(|e| classify(e, limits))? as u32;
+    let input = checked_range(in_ptr, in_len as u64, memory.data_size(&*store)).ok_or_else(|| {
+        Failure::BadOutput(format!(
+            "`{}({in_len})` returned {in_ptr}, not a buffer inside the instance's memory ({} bytes)",
+            exports::ALLOC_FN,
+            memory.data_size(&*store)
+        ))
+    })?;
+    if in_ptr == 0 {
+        return Err(Failure::BadOutput(format!(
+            "`{}({in_len})` returned 0 (null)",
+            exports::ALLOC_FN
+        )));
+    }
+    {
+        let data = &mut memory.data_mut(&mut *store)[input.clone()];
+        let (h, rest) = data.split_at_mut(head.len());
+        h.copy_from_slice(&head);
+        let (i, t) = rest.split_at_mut(items.len());
+        i.copy_from_slice(items);
+        t.copy_from_slice(&tail);
+    }
+    let packed = func
+        .call(&mut *store, (in_ptr as i32, in_len32))
+        .map_err(|e| classify(e, limits))?;
+    let (out_ptr, out_len) = unpack_ptr_len(packed);
+    if u64::from(out_len) > limits.output_bytes {
+        return Err(Failure::BadOutput(format!(
+            "output of {} exceeds the cap of {}",
+            DisplayBytes(out_len.into()),
+            DisplayBytes(limits.output_bytes)
+        )));
+    }
+    let size = memory.data_size(&*store);
+    let output = checked_range(out_ptr, out_len.into(), size).ok_or_else(|| {
+        Failure::BadOutput(format!(
+            "output buffer at {out_ptr} of {out_len} bytes is outside the instance's memory \
+             ({size} bytes)"
+        ))
+    })?;
+    if output.start < input.end && input.start < output.end {
+        return Err(Failure::BadOutput(format!(
+            "output buffer {output:?} overlaps the input buffer {input:?}"
+        )));
+    }
+    let result = read_output(&memory.data(&*store)[output.clone()], shape, count);
+    free.call(&mut *store, (in_ptr as i32, in_len32))
+        .and_then(|()| free.call(&mut *store, (out_ptr as i32, out_len as i32)))
+        .map_err(|e| classify(e, limits))?;
+    result
+}
+
+/// Parses and checks an output document against the shape and the input count.
+fn read_output(buf: &[u8], shape: Shape, count: u32) -> Result<CallOutput, Failure> {
+    let view = doc::read_output(buf).map_err(|e| {
+        Failure::BadOutput(format!(
+            "output is not a valid [items, errors] document: {e}"
+        ))
+    })?;
+    if let Some(message) = view.call_error() {
+        return Err(Failure::Guest(message.to_owned()));
+    }
+    if let Some(e) = view.errors.iter().find(|e| e.index >= Some(count)) {
+        return Err(Failure::BadOutput(format!(
+            "output has an error for input item {} but there are {count} items",
+            e.index.unwrap_or_default()
+        )));
+    }
+    if shape.one_output_per_input() && view.items.count != count {
+        return Err(Failure::BadOutput(format!(
+            "returned {} items for {count} inputs; a {} function returns exactly one per input",
+            view.items.count,
+            shape.name()
+        )));
+    }
+    let items = Partition::from_encoded(view.items.count, view.items.bytes)
+        .map_err(|e| Failure::BadOutput(format!("output items: {e}")))?;
+    Ok(CallOutput {
+        items,
+        errors: view.errors,
+    })
+}
+
+/// `ptr..ptr+len` as a range, if it lies inside a memory of `size` bytes.
+fn checked_range(ptr: u32, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = u64::from(ptr).checked_add(len)?;
+    (end <= size as u64).then_some(ptr as usize..end as usize)
+}
+
+fn typed<P, R>(
+    instance: &wasmtime::Instance,
+    store: &mut Store<InstanceState>,
+    name: &str,
+) -> Result<TypedFunc<P, R>, Failure>
+where
+    P: wasmtime::WasmParams,
+    R: wasmtime::WasmResults,
+{
+    instance
+        .get_typed_func::<P, R>(store, name)
+        .map_err(|e| Failure::Other(format!("export `{name}`: {e}")))
+}
+
+/// Epoch ticks covering `d` (at least one).
+fn ticks(d: Duration) -> u64 {
+    (d.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64).max(1)
+}
+
+/// Sets up a store for a call (deadline, fuel, log, WASI) and tears it down when dropped.
+struct CallGuard<'s> {
+    store: &'s mut Store<InstanceState>,
+}
+
+impl<'s> CallGuard<'s> {
+    fn begin(
+        store: &'s mut Store<InstanceState>,
+        limits: &Limits,
+        function: &str,
+        ctx: &Ctx,
+    ) -> Self {
+        let state = store.data_mut();
+        state.deadline = Some(Instant::now() + limits.timeout);
+        state.log.begin_call(function);
+        state.wasi.begin_call(ctx);
+        store.set_epoch_deadline(ticks(limits.timeout));
+        // Fuel is always metered by the engine; without a limit the tank is bottomless.
+        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+        CallGuard { store }
+    }
+}
+
+impl Drop for CallGuard<'_> {
+    fn drop(&mut self) {
+        let state = self.store.data_mut();
+        state.deadline = None;
+        state.log.end_call();
+    }
+}
+
+/// Turns an error from wasmtime into what went wrong, for the caller.
+fn classify(err: wasmtime::Error, limits: &Limits) -> Failure {
+    if err.downcast_ref::<DeadlineExceeded>().is_some() {
+        return Failure::Deadline(limits.timeout);
+    }
+    if let Some(m) = err.downcast_ref::<MemoryLimitExceeded>() {
+        return Failure::MemoryLimit {
+            limit: m.limit,
+            requested: m.requested,
+        };
+    }
+    if let Some(ProcExit(code)) = err.downcast_ref::<ProcExit>() {
+        return Failure::Exit(*code);
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Failure::OutOfFuel(limits.fuel.unwrap_or(u64::MAX)),
+        Some(Trap::Interrupt) => Failure::Deadline(limits.timeout),
+        _ => Failure::Trap(trap_text(&err)),
+    }
+}
+
+/// The trap's message and a compact wasm backtrace: `msg (wasm backtrace: f <- g x3)`.
+fn trap_text(err: &wasmtime::Error) -> String {
+    let root = err.root_cause().to_string();
+    let msg = root.strip_prefix("wasm trap: ").unwrap_or(&root).to_owned();
+    let Some(bt) = err.downcast_ref::<WasmBacktrace>() else {
+        return msg;
+    };
+    let mut frames: Vec<(String, usize)> = Vec::new();
+    for f in bt.frames() {
+        let name = match f.func_name() {
+            Some(n) => n.to_owned(),
+            None => format!("<wasm function {}>", f.func_index()),
+        };
+        match frames.last_mut() {
+            Some((last, n)) if *last == name => *n += 1,
+            _ => frames.push((name, 1)),
+        }
+    }
+    if frames.is_empty() {
+        return msg;
+    }
+    let shown: Vec<String> = frames
+        .iter()
+        .take(MAX_BACKTRACE_FRAMES)
+        .map(|(name, n)| {
+            if *n > 1 {
+                format!("{name} x{n}")
+            } else {
+                name.clone()
+            }
+        })
+        .collect();
+    let more = if frames.len() > MAX_BACKTRACE_FRAMES {
+        " <- ..."
+    } else {
+        ""
+    };
+    format!("{msg} (wasm backtrace: {}{more})", shown.join(" <- "))
+}
+
+/// Distinct frames shown in a trap message.
+const MAX_BACKTRACE_FRAMES: usize = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_checked() {
+        assert_eq!(checked_range(10, 5, 15), Some(10..15));
+        assert_eq!(checked_range(10, 6, 15), None);
+        assert_eq!(
+            checked_range(u32::MAX, u64::from(u32::MAX), usize::MAX),
+            Some(u32::MAX as usize..(2 * u64::from(u32::MAX)) as usize)
+        );
+        assert_eq!(checked_range(0, 0, 0), Some(0..0));
+    }
+
+    #[test]
+    fn ticks_round_up() {
+        assert_eq!(ticks(Duration::from_millis(1)), 1);
+        assert_eq!(ticks(Duration::from_millis(10)), 1);
+        assert_eq!(ticks(Duration::from_millis(11)), 2);
+        assert_eq!(ticks(Duration::from_secs(5)), 500);
+    }
+}

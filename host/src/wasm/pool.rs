@@ -1,0 +1,49 @@
+//! [`InstancePool`]: idle instances of one plugin, reused across calls.
+//!
+//! A call takes an idle instance (or the caller creates one) and gives it back only when
+//! the call left it healthy and its memory stayed under the high-water mark; anything
+//! else is dropped, and the next call gets a fresh instance.
+
+use std::sync::Mutex;
+
+use super::instance::PluginInstance;
+
+/// Idle instances of one plugin.
+pub(crate) struct InstancePool {
+    idle: Mutex<Vec<PluginInstance>>,
+    max_idle: usize,
+}
+
+impl InstancePool {
+    /// A pool keeping at most `max_idle` idle instances.
+    pub(crate) fn new(max_idle: usize) -> Self {
+        InstancePool {
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        }
+    }
+
+    /// A pool sized for the machine: two idle instances per core (rayon workers).
+    pub(crate) fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::new((2 * cores).max(4))
+    }
+
+    /// Takes the most recently used idle instance, if any.
+    pub(crate) fn take(&self) -> Option<PluginInstance> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    /// Returns an instance for reuse; drops it when the pool is full.
+    pub(crate) fn give_back(&self, instance: PluginInstance) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.max_idle {
+            idle.push(instance);
+        }
+    }
+
+    /// The number of idle instances.
+    pub(crate) fn idle(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the WebAssembly plugin runtime: real modules (WAT written here and
+//! the plugins of `plugins/dist`), hostile modules, the cache and the CLI.
+
+mod cache;
+mod calls;
+mod cli;
+mod common;
+mod hostile;
+mod validation;
