@@ -22,15 +22,23 @@ pub mod builtin;
 pub mod codec;
 pub mod combine_by_key;
 pub mod count;
+pub mod event_time;
 pub mod functions;
 pub mod group_by_key;
+pub mod group_window;
 pub mod identity;
 pub mod join;
 pub mod keyed;
+pub mod map_with_state;
 pub mod reduce;
+pub mod reduce_window;
 pub mod repartition;
+pub mod slice;
+pub mod state_store;
 pub mod transform;
 pub mod union;
+pub mod update_fn;
+pub mod update_state;
 pub mod window;
 
 #[cfg(test)]
@@ -230,5 +238,22 @@ pub trait Operator: Send {
     /// A message when the data does not belong to this operator.
     fn restore(&mut self, _data: &[u8]) -> Result<(), String> {
         Err(format!("operator `{}` keeps no state", self.kind()))
+    }
+
+    /// The changes since the previous call (keyed operators: the keys updated or removed
+    /// since then, so that the cost follows the changed keys); `None` for stateless
+    /// operators. Operators without a delta form return a full snapshot. Recovery is
+    /// [`Operator::restore`] of a full snapshot, then [`Operator::restore_delta`] of every
+    /// delta taken after it, in order.
+    fn snapshot_delta(&mut self) -> Option<Vec<u8>> {
+        self.snapshot()
+    }
+
+    /// Applies a delta written by [`Operator::snapshot_delta`] on top of restored state.
+    ///
+    /// # Errors
+    /// As [`Operator::restore`].
+    fn restore_delta(&mut self, data: &[u8]) -> Result<(), String> {
+        self.restore(data)
     }
 }

@@ -79,3 +79,35 @@ pub fn sort(v: Value) -> Vec<Value> {
     r.sort_by_key(|x| x.to_string());
     r
 }
+
+/// Runs a one-parent operator over batches 1..=n at 1 s (JSON inputs, `null` for no RDD,
+/// then empty batches); returns `(time, records)` at every valid time.
+pub fn drive(op: &mut dyn super::Operator, inputs: &[Value], n: usize) -> Vec<(i64, Vec<Value>)> {
+    let h = Harness::new(1000);
+    let mut out = Vec::new();
+    for i in 1..=n {
+        let input = inputs.get(i - 1).cloned().unwrap_or(serde_json::json!([]));
+        let t = i as i64 * 1000;
+        let v = if input.is_null() {
+            StreamValue::NoRdd
+        } else {
+            rdd(input, 2)
+        };
+        let v = op.on_batch(&[v], &h.cx(t)).unwrap();
+        if v.is_valid() {
+            let mut recs = json(&v).unwrap_or_default();
+            recs.sort_by_key(|x| x.to_string());
+            out.push((t, recs));
+        }
+    }
+    out
+}
+
+/// `drive`'s expected form: JSON arrays of records, each sorted.
+pub fn expect(times: &[i64], batches: Value) -> Vec<(i64, Vec<Value>)> {
+    times
+        .iter()
+        .zip(batches.as_array().unwrap())
+        .map(|(t, b)| (*t, sort(b.clone())))
+        .collect()
+}

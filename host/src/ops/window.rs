@@ -200,22 +200,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::ops::testutil::{json, rdd, Harness};
-
-    /// Runs an operator over batches 1..=n (JSON inputs, then empty batches).
-    pub fn drive(op: &mut dyn Operator, inputs: &[Value], n: usize) -> Vec<(i64, Vec<Value>)> {
-        let h = Harness::new(1000);
-        let mut out = Vec::new();
-        for i in 1..=n {
-            let input = inputs.get(i - 1).cloned().unwrap_or(json!([]));
-            let t = i as i64 * 1000;
-            let v = op.on_batch(&[rdd(input, 1)], &h.cx(t)).unwrap();
-            if v.is_valid() {
-                out.push((t, json(&v).unwrap_or_default()));
-            }
-        }
-        out
-    }
+    use crate::ops::testutil::{drive, json, rdd, Harness};
 
     #[test]
     fn validates_multiples() {

@@ -1,0 +1,387 @@
+//! `reduce_by_key_and_window` and the window reductions built on it (`reduce_by_window`,
+//! `count_by_window`, `count_by_value_and_window`).
+//!
+//! Each batch is reduced by key once, when it arrives, and kept (hash-partitioned) for the
+//! window. At a valid time:
+//! - without an inverse, the window's per-batch results are merged again (Spark's
+//!   `reduceByKey -> window -> reduceByKey`): a key is present only while it has data;
+//! - with an inverse (Spark's `ReducedWindowedDStream`), the previous output is updated
+//!   with the batches that left the window (`old`, inverse) and those that entered it
+//!   (`new`): per key, no previous value gives `reduce(new)`; otherwise
+//!   `v = inv(v, reduce(old))` if old values, then `v = f(v, reduce(new))` if new ones.
+//!   Keys are never removed except by the filter, applied to the keys that changed, whose
+//!   result is the next state. The cost of a batch follows `old` and `new`, not the window.
+
+use rayon::prelude::*;
+
+use super::functions::{FilterFn, Group, InverseFn, ReduceFn};
+use super::keyed::{group_batch, FastMap, Groups, KeyOf};
+use super::window::{TimeBuffer, WindowSpec};
+use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
+use crate::record::{write_pair, Batch, Partition};
+
+/// Per-batch reduced values: `(canonical key, value)` lists, one per partition.
+type Reduced = Vec<Entries>;
+/// `(canonical key, value)` entries of one partition.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What the output records are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowOutput {
+    /// Pairs `[key, value]`.
+    Pairs,
+    /// Values only (reduce_by_window, count_by_window).
+    Values,
+}
+
+/// A windowed reduction by key.
+#[derive(Debug)]
+pub struct ReduceByKeyAndWindow {
+    kind: &'static str,
+    spec: WindowSpec,
+    reduce: ReduceFn,
+    inverse: Option<InverseFn>,
+    filter: Option<FilterFn>,
+    partitions: Option<usize>,
+    key_of: KeyOf,
+    output: WindowOutput,
+    buffer: TimeBuffer<Reduced>,
+    /// The previous output by partition (incremental mode only).
+    state: Vec<FastMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl ReduceByKeyAndWindow {
+    /// `reduce_by_key_and_window` over pairs, with an optional inverse and filter.
+    pub fn new(
+        spec: WindowSpec,
+        reduce: ReduceFn,
+        inverse: Option<InverseFn>,
+        filter: Option<FilterFn>,
+        partitions: Option<usize>,
+    ) -> Self {
+        ReduceByKeyAndWindow {
+            kind: "reduce_by_key_and_window",
+            spec,
+            reduce,
+            inverse,
+            filter,
+            partitions,
+            key_of: KeyOf::Pair,
+            output: WindowOutput::Pairs,
+            buffer: TimeBuffer::default(),
+            state: Vec::new(),
+        }
+    }
+
+    /// `reduce_by_window`: the whole window reduced to one record (Spark: `reduce -> window
+    /// -> reduce` without an inverse; a constant key through the incremental path with one,
+    /// so that, once anything was seen, a value is emitted every slide).
+    pub fn reduce_by_window(
+        spec: WindowSpec,
+        reduce: ReduceFn,
+        inverse: Option<InverseFn>,
+    ) -> Self {
+        let mut op = Self::new(spec, reduce, inverse, None, Some(1));
+        op.kind = "reduce_by_window";
+        op.key_of = KeyOf::Constant;
+        op.output = WindowOutput::Values;
+        op
+    }
+
+    /// `count_by_window`: the number of records in the window (Spark: an incremental count,
+    /// so `[0]` once the window empties, and `[]` while nothing has ever arrived).
+    pub fn count_by_window(spec: WindowSpec) -> Self {
+        let count = super::builtin::Builtin::Count;
+        let mut op = Self::reduce_by_window(
+            spec,
+            ReduceFn::Builtin(count),
+            Some(InverseFn::Builtin(count)),
+        );
+        op.kind = "count_by_window";
+        op
+    }
+
+    /// `count_by_value_and_window`: pairs `[record, count]` over the window, incremental,
+    /// with zero counts filtered out (Spark's Scala semantics).
+    pub fn count_by_value_and_window(spec: WindowSpec, partitions: Option<usize>) -> Self {
+        let count = super::builtin::Builtin::Count;
+        let mut op = Self::new(
+            spec,
+            ReduceFn::Builtin(count),
+            Some(InverseFn::Builtin(count)),
+            Some(FilterFn::NonZero),
+            partitions,
+        );
+        op.kind = "count_by_value_and_window";
+        op.key_of = KeyOf::Record;
+        op
+    }
+
+    fn n(&self, cx: &OpContext<'_>) -> usize {
+        self.partitions.unwrap_or(cx.default_partitions).max(1)
+    }
+
+    /// Reduces one arriving batch by key.
+    fn reduce_batch(&self, b: &Batch, cx: &OpContext<'_>) -> Result<Reduced, OpError> {
+        let groups = group_batch(b, self.n(cx), self.key_of, cx)?;
+        groups
+            .par_iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let items: Vec<Group<'_>> = g.iter().collect();
+                let vals = self.reduce.reduce_groups(cx, i as u32, &items, true)?;
+                Ok(items
+                    .iter()
+                    .zip(vals)
+                    .filter_map(|((k, _), v)| v.map(|v| (k.to_vec(), v)))
+                    .collect())
+            })
+            .collect()
+    }
+
+    /// The grouped per-batch values of partition `p` for batches in `(after, upto]`.
+    fn gather(&self, p: usize, after: BatchTime, upto: BatchTime) -> Groups<'_> {
+        let mut g = Groups::default();
+        for (_, reduced) in self.buffer.range(after, upto) {
+            for (k, v) in &reduced[p] {
+                g.push(std::borrow::Cow::Borrowed(k.as_slice()), v);
+            }
+        }
+        g
+    }
+
+    fn recompute(&self, cx: &OpContext<'_>, t: BatchTime) -> Result<Reduced, OpError> {
+        (0..self.n(cx))
+            .into_par_iter()
+            .map(|p| {
+                let g = self.gather(p, t - self.spec.window_ms, t);
+                let items: Vec<Group<'_>> = g.iter().collect();
+                let vals = self.reduce.reduce_groups(cx, p as u32, &items, false)?;
+                let merged: Vec<(&[u8], Vec<u8>)> = items
+                    .iter()
+                    .zip(vals)
+                    .filter_map(|((k, _), v)| v.map(|v| (*k, v)))
+                    .collect();
+                self.filtered(cx, p, &merged)
+            })
+            .collect()
+    }
+
+    fn filtered(
+        &self,
+        cx: &OpContext<'_>,
+        p: usize,
+        merged: &[(&[u8], Vec<u8>)],
+    ) -> Result<Entries, OpError> {
+        match &self.filter {
+            None => Ok(merged
+                .iter()
+                .map(|(k, v)| (k.to_vec(), v.clone()))
+                .collect()),
+            Some(f) => {
+                let pairs: Vec<(&[u8], &[u8])> =
+                    merged.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+                f.apply(cx, p as u32, &pairs)
+            }
+        }
+    }
+
+    /// Incremental update of state partition `p`; returns its new entries for changed keys
+    /// and the keys to remove.
+    fn incremental(
+        &self,
+        inv: &InverseFn,
+        cx: &OpContext<'_>,
+        p: usize,
+        t: BatchTime,
+    ) -> Result<(Entries, Vec<Vec<u8>>), OpError> {
+        let (w, s) = (self.spec.window_ms, self.spec.slide_ms);
+        let state = &self.state[p];
+        let old = self.gather(p, t - s - w, t - w);
+        let new = self.gather(p, t - s, t);
+        // 1. v = inv(v, reduce(old)) for keys with a previous value.
+        let old_items: Vec<Group<'_>> =
+            old.iter().filter(|(k, _)| state.contains_key(*k)).collect();
+        let old_reduced = self.reduce.reduce_groups(cx, p as u32, &old_items, false)?;
+        let inv_items: Vec<(&[u8], &[u8], &[u8])> = old_items
+            .iter()
+            .zip(&old_reduced)
+            .filter_map(|((k, _), r)| r.as_ref().map(|r| (*k, state[*k].as_slice(), r.as_slice())))
+            .collect();
+        let inverted = inv.apply(cx, p as u32, &inv_items)?;
+        let mut current: FastMap<&[u8], Option<Vec<u8>>> = FastMap::default();
+        for (k, _) in &old_items {
+            current.insert(k, None); // a failed reduce or inverse drops the key
+        }
+        for ((k, _, _), v) in inv_items.iter().zip(inverted) {
+            current.insert(k, v);
+        }
+        // 2. v = f(v, reduce(new)), or reduce(new) for keys without a previous value.
+        let folded = {
+            let folds: Vec<Vec<&[u8]>> = new
+                .iter()
+                .map(|(k, vs)| {
+                    let prev = match current.get(k) {
+                        Some(v) => v.as_deref(),
+                        None => state.get(k).map(Vec::as_slice),
+                    };
+                    prev.into_iter().chain(vs.iter().copied()).collect()
+                })
+                .collect();
+            let new_items: Vec<Group<'_>> = new
+                .keys
+                .iter()
+                .zip(&folds)
+                .map(|(k, vs)| (k.as_ref(), vs.as_slice()))
+                .collect();
+            self.reduce.reduce_groups(cx, p as u32, &new_items, false)?
+        };
+        for (k, v) in new.keys.iter().zip(folded) {
+            current.insert(k.as_ref(), v);
+        }
+        // 3. The filter sees the changed keys; what it keeps is the next state.
+        let merged: Vec<(&[u8], Vec<u8>)> = current
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v.clone())))
+            .collect();
+        let kept = self.filtered(cx, p, &merged)?;
+        let kept_keys: super::keyed::FastSet<&[u8]> =
+            kept.iter().map(|(k, _)| k.as_slice()).collect();
+        let removed = current
+            .keys()
+            .filter(|k| !kept_keys.contains(*k))
+            .map(|k| k.to_vec())
+            .collect();
+        Ok((kept, removed))
+    }
+
+    fn emit(&self, parts: impl Iterator<Item = Entries>) -> StreamValue {
+        let to_partition = |entries: &mut dyn Iterator<Item = (&[u8], &[u8])>| {
+            let mut p = Partition::new();
+            for (k, v) in entries {
+                match self.output {
+                    WindowOutput::Pairs => p.push_with(|out| write_pair(out, k, v)),
+                    WindowOutput::Values => p.push(v),
+                }
+            }
+            p
+        };
+        let partitions = parts
+            .map(|entries| {
+                to_partition(&mut entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+            })
+            .collect();
+        StreamValue::Rdd(Batch::new(partitions))
+    }
+}
+
+impl Operator for ReduceByKeyAndWindow {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    fn on_batch(
+        &mut self,
+        inputs: &[StreamValue],
+        cx: &OpContext<'_>,
+    ) -> Result<StreamValue, OpError> {
+        let n = self.n(cx);
+        if self.state.len() != n {
+            self.state = (0..n).map(|_| FastMap::default()).collect();
+        }
+        if let Some(b) = inputs.first().and_then(StreamValue::rdd) {
+            let reduced = self.reduce_batch(b, cx)?;
+            self.buffer.push(cx.time, reduced);
+        }
+        if !cx.is_valid_time(self.spec.slide_ms) {
+            return Ok(StreamValue::NotValid);
+        }
+        let (t, w, s) = (cx.time, self.spec.window_ms, self.spec.slide_ms);
+        let Some(inv) = self.inverse.clone() else {
+            let out = self.recompute(cx, t)?;
+            self.buffer.drop_until(t + s - w);
+            return Ok(self.emit(out.into_iter()));
+        };
+        let changes: Vec<_> = (0..n)
+            .into_par_iter()
+            .map(|p| self.incremental(&inv, cx, p, t))
+            .collect::<Result<_, OpError>>()?;
+        for (state, (kept, removed)) in self.state.iter_mut().zip(changes) {
+            for k in removed {
+                state.remove(&k);
+            }
+            state.extend(kept);
+        }
+        self.buffer.drop_until(t - w);
+        let out = self
+            .state
+            .iter()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+        Ok(self.emit(out))
+    }
+
+    fn snapshot(&self) -> Option<Vec<u8>> {
+        let mut w = codec::Writer::new(TAG);
+        w.u64(self.state.len() as u64);
+        for part in &self.state {
+            write_entries(&mut w, part.iter());
+        }
+        w.u64(self.buffer.len() as u64);
+        for (t, reduced) in self.buffer.iter() {
+            w.i64(*t);
+            w.u64(reduced.len() as u64);
+            for part in reduced {
+                write_entries(&mut w, part.iter().map(|(k, v)| (k, v)));
+            }
+        }
+        Some(w.finish())
+    }
+
+    fn restore(&mut self, data: &[u8]) -> Result<(), String> {
+        let mut r = codec::Reader::new(data, TAG, self.kind)?;
+        let mut state = Vec::new();
+        for _ in 0..r.count()? {
+            state.push(read_entries(&mut r)?.into_iter().collect());
+        }
+        let mut buffer = TimeBuffer::default();
+        for _ in 0..r.count()? {
+            let t = r.i64()?;
+            let mut reduced = Vec::new();
+            for _ in 0..r.count()? {
+                reduced.push(read_entries(&mut r)?);
+            }
+            buffer.push(t, reduced);
+        }
+        r.finish()?;
+        self.state = state;
+        self.buffer = buffer;
+        Ok(())
+    }
+}
+
+const TAG: &[u8; 4] = b"SRKW";
+
+fn write_entries<'e>(
+    w: &mut codec::Writer,
+    entries: impl ExactSizeIterator<Item = (&'e Vec<u8>, &'e Vec<u8>)>,
+) {
+    w.u64(entries.len() as u64);
+    for (k, v) in entries {
+        w.bytes(k);
+        w.bytes(v);
+    }
+}
+
+fn read_entries(r: &mut codec::Reader<'_>) -> Result<Entries, String> {
+    let n = r.count()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let k = r.bytes()?.to_vec();
+        out.push((k, r.bytes()?.to_vec()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "reduce_window_tests.rs"]
+mod tests;

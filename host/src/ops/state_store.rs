@@ -1,0 +1,261 @@
+//! Keyed state held by the host: `N` partitions (by the stable hash of the canonical key),
+//! each a hash map from canonical key bytes to the encoded state and the batch time of its
+//! last update, with a dirty set so that a checkpoint's cost can follow the changed keys.
+//!
+//! Snapshots: [`StateStore::write_full`] writes every entry; [`StateStore::write_delta`]
+//! writes the entries changed or removed since the previous delta (and clears the dirty
+//! sets). Restoring is a full snapshot followed by the deltas taken after it, in order;
+//! deltas are idempotent (upserts and removals), so a delta that also covers changes
+//! before the full snapshot is harmless.
+
+use rayon::prelude::*;
+
+use super::codec::{Reader, Writer};
+use super::keyed::{key_partition, FastMap, FastSet};
+use super::BatchTime;
+
+/// One key's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateEntry {
+    /// The encoded state value.
+    pub state: Vec<u8>,
+    /// The batch time of the last update (for idle timeouts).
+    pub updated: BatchTime,
+}
+
+/// One partition of the state.
+#[derive(Debug, Default)]
+pub struct StatePartition {
+    map: FastMap<Vec<u8>, StateEntry>,
+    dirty: FastSet<Vec<u8>>,
+}
+
+impl StatePartition {
+    /// The entry of a key.
+    pub fn get(&self, key: &[u8]) -> Option<&StateEntry> {
+        self.map.get(key)
+    }
+
+    /// Sets a key's state, marking it dirty when something changed.
+    pub fn put(&mut self, key: &[u8], state: Vec<u8>, updated: BatchTime) {
+        match self.map.get_mut(key) {
+            Some(e) => {
+                if e.state != state || e.updated != updated {
+                    e.state = state;
+                    e.updated = updated;
+                    self.dirty.insert(key.to_vec());
+                }
+            }
+            None => {
+                self.map.insert(key.to_vec(), StateEntry { state, updated });
+                self.dirty.insert(key.to_vec());
+            }
+        }
+    }
+
+    /// Removes a key, marking it dirty if it existed.
+    pub fn remove(&mut self, key: &[u8]) {
+        if self.map.remove(key).is_some() {
+            self.dirty.insert(key.to_vec());
+        }
+    }
+
+    /// Iterates over `(key, entry)` (in no particular order).
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &StateEntry)> {
+        self.map.iter()
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The number of keys changed since the last delta.
+    pub fn dirty_len(&self) -> usize {
+        self.dirty.len()
+    }
+}
+
+/// State partitioned by key.
+#[derive(Debug, Default)]
+pub struct StateStore {
+    /// The partitions; a key lives in `key_partition(key, parts.len())`.
+    pub parts: Vec<StatePartition>,
+}
+
+const REMOVED: u64 = 0;
+const PRESENT: u64 = 1;
+
+impl StateStore {
+    /// An empty store of `n` partitions.
+    pub fn new(n: usize) -> Self {
+        StateStore {
+            parts: (0..n.max(1)).map(|_| StatePartition::default()).collect(),
+        }
+    }
+
+    /// The partition a canonical key belongs to.
+    pub fn partition_of(&self, key: &[u8]) -> usize {
+        key_partition(key, self.parts.len())
+    }
+
+    /// The total number of keys.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(StatePartition::len).sum()
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(StatePartition::is_empty)
+    }
+
+    /// Writes every entry.
+    pub fn write_full(&self, w: &mut Writer) {
+        w.u64(self.parts.len() as u64);
+        let encoded: Vec<Vec<u8>> = self
+            .parts
+            .par_iter()
+            .map(|p| {
+                let mut pw = Writer::default();
+                pw.u64(p.map.len() as u64);
+                for (k, e) in &p.map {
+                    pw.bytes(k);
+                    pw.i64(e.updated);
+                    pw.bytes(&e.state);
+                }
+                pw.finish()
+            })
+            .collect();
+        for part in encoded {
+            w.buf.extend_from_slice(&part);
+        }
+    }
+
+    /// Reads a store written by [`StateStore::write_full`].
+    ///
+    /// # Errors
+    /// When the data is truncated or corrupt.
+    pub fn read_full(r: &mut Reader<'_>) -> Result<StateStore, String> {
+        let n = r.count()?;
+        let mut store = StateStore::new(n);
+        for part in &mut store.parts {
+            let len = r.count()?;
+            part.map.reserve(len);
+            for _ in 0..len {
+                let k = r.bytes()?.to_vec();
+                let updated = r.i64()?;
+                let state = r.bytes()?.to_vec();
+                part.map.insert(k, StateEntry { state, updated });
+            }
+        }
+        Ok(store)
+    }
+
+    /// Writes the entries changed since the last delta, and clears the dirty sets.
+    pub fn write_delta(&mut self, w: &mut Writer) {
+        w.u64(self.parts.len() as u64);
+        for p in &mut self.parts {
+            w.u64(p.dirty.len() as u64);
+            for k in p.dirty.drain() {
+                w.bytes(&k);
+                match p.map.get(&k) {
+                    Some(e) => {
+                        w.u64(PRESENT);
+                        w.i64(e.updated);
+                        w.bytes(&e.state);
+                    }
+                    None => w.u64(REMOVED),
+                }
+            }
+        }
+    }
+
+    /// Applies a delta written by [`StateStore::write_delta`].
+    ///
+    /// # Errors
+    /// When the data is corrupt or has another partition count.
+    pub fn apply_delta(&mut self, r: &mut Reader<'_>) -> Result<(), String> {
+        let n = r.count()?;
+        if n != self.parts.len() {
+            return Err(format!(
+                "the delta has {n} state partitions, the state has {}",
+                self.parts.len()
+            ));
+        }
+        for p in &mut self.parts {
+            for _ in 0..r.count()? {
+                let k = r.bytes()?.to_vec();
+                match r.u64()? {
+                    PRESENT => {
+                        let updated = r.i64()?;
+                        let state = r.bytes()?.to_vec();
+                        p.map.insert(k, StateEntry { state, updated });
+                    }
+                    REMOVED => {
+                        p.map.remove(&k);
+                    }
+                    other => return Err(format!("unknown delta entry kind {other}")),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_follow_changed_keys() {
+        let mut s = StateStore::new(4);
+        for i in 0..100u8 {
+            let p = s.partition_of(&[i]);
+            s.parts[p].put(&[i], vec![i], 1000);
+        }
+        let mut w = Writer::new(b"TEST");
+        s.write_delta(&mut w);
+        let mut full = Writer::new(b"TEST");
+        s.write_full(&mut full);
+        let full = full.finish();
+
+        // Change 2 keys (one unchanged put, one removal, one update).
+        let p = s.partition_of(&[5]);
+        s.parts[p].put(&[5], vec![5], 1000);
+        let p = s.partition_of(&[6]);
+        s.parts[p].put(&[6], vec![60], 2000);
+        let p = s.partition_of(&[7]);
+        s.parts[p].remove(&[7]);
+        assert_eq!(
+            s.parts.iter().map(StatePartition::dirty_len).sum::<usize>(),
+            2
+        );
+        let mut d = Writer::new(b"TEST");
+        s.write_delta(&mut d);
+        let d = d.finish();
+        assert!(d.len() < 40, "delta of 2 keys is {} bytes", d.len());
+
+        let mut r = Reader::new(&full, b"TEST", "t").unwrap();
+        let mut restored = StateStore::read_full(&mut r).unwrap();
+        restored
+            .apply_delta(&mut Reader::new(&d, b"TEST", "t").unwrap())
+            .unwrap();
+        assert_eq!(restored.len(), 99);
+        let p = restored.partition_of(&[6]);
+        assert_eq!(
+            restored.parts[p].get(&[6]),
+            Some(&StateEntry {
+                state: vec![60],
+                updated: 2000
+            })
+        );
+        assert!(restored.parts[restored.partition_of(&[7])]
+            .get(&[7])
+            .is_none());
+    }
+}

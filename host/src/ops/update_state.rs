@@ -1,0 +1,205 @@
+//! `update_state_by_key`: keyed state updated every batch and emitted whole (Spark's
+//! `StateDStream`).
+//!
+//! The function sees every key in state ∪ batch (values `[]` for keys without data) and its
+//! result replaces the state (`[]` removes the key). The optional initial state is merged
+//! in at the first batch that has an RDD. A parent batch with no RDD re-applies the
+//! function with `[]` to every key; with neither state nor an RDD there is no output.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::keyed::{group_batch, key_value, Groups, KeyOf};
+use super::state_store::{StatePartition, StateStore};
+use super::update_fn::{Entry, UpdateFn};
+use super::{codec, OpContext, OpError, Operator, StreamValue};
+use crate::record::{write_pair, Batch, Partition};
+
+/// Keyed running state, emitted whole every batch.
+#[derive(Debug)]
+pub struct UpdateStateByKey {
+    f: UpdateFn,
+    partitions: Option<usize>,
+    initial: Option<Arc<Batch>>,
+    store: StateStore,
+    started: bool,
+}
+
+const TAG: &[u8; 4] = b"SUSK";
+const TAG_DELTA: &[u8; 4] = b"SUSD";
+
+/// Applies one partition's updates: `(key, new state or None to remove)`.
+type Updates = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
+impl UpdateStateByKey {
+    /// The operator; `initial` holds pairs `[key, state]`.
+    pub fn new(f: UpdateFn, partitions: Option<usize>, initial: Option<Arc<Batch>>) -> Self {
+        UpdateStateByKey {
+            f,
+            partitions,
+            initial,
+            store: StateStore::default(),
+            started: false,
+        }
+    }
+
+    fn load_initial(&mut self, cx: &OpContext<'_>) -> Result<(), OpError> {
+        let Some(initial) = self.initial.take() else {
+            return Ok(());
+        };
+        for rec in initial.records() {
+            match key_value(rec, KeyOf::Pair) {
+                Ok((k, v)) => {
+                    let p = self.store.partition_of(&k);
+                    self.store.parts[p].put(&k, v.to_vec(), cx.time);
+                }
+                Err(reason) => cx.reject(rec, format!("initial state: {reason}"))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn update_partition(
+        f: &UpdateFn,
+        cx: &OpContext<'_>,
+        index: usize,
+        part: &StatePartition,
+        g: &Groups<'_>,
+    ) -> Result<Updates, OpError> {
+        let mut entries: Vec<Entry<'_>> = g
+            .iter()
+            .map(|(key, values)| Entry {
+                key,
+                values,
+                state: part.get(key).map(|e| e.state.as_slice()),
+                timing_out: false,
+            })
+            .collect();
+        // A built-in keeps the state of keys without values: no need to visit them.
+        if matches!(f, UpdateFn::Plugin(_)) {
+            entries.extend(
+                part.iter()
+                    .filter(|(k, _)| g.get(k).is_none())
+                    .map(|(k, e)| Entry {
+                        key: k,
+                        values: &[],
+                        state: Some(&e.state),
+                        timing_out: false,
+                    }),
+            );
+        }
+        let outcomes = f.apply(cx, index as u32, &entries)?;
+        Ok(entries
+            .iter()
+            .zip(outcomes)
+            .filter_map(|(e, o)| o.map(|o| (e.key.to_vec(), o.state)))
+            .collect())
+    }
+}
+
+impl Operator for UpdateStateByKey {
+    fn kind(&self) -> &'static str {
+        "update_state_by_key"
+    }
+
+    fn on_batch(
+        &mut self,
+        inputs: &[StreamValue],
+        cx: &OpContext<'_>,
+    ) -> Result<StreamValue, OpError> {
+        let input = inputs.first().cloned().unwrap_or_default();
+        if !input.is_valid() {
+            return Ok(StreamValue::NotValid);
+        }
+        if !self.started && input.rdd().is_none() {
+            return Ok(StreamValue::NoRdd);
+        }
+        let n = self.partitions.unwrap_or(cx.default_partitions).max(1);
+        if self.store.parts.len() != n && self.store.is_empty() {
+            self.store = StateStore::new(n);
+        }
+        let n = self.store.parts.len();
+        if !self.started {
+            self.load_initial(cx)?;
+            self.started = true;
+        }
+        let groups = match input.rdd() {
+            Some(b) => group_batch(b, n, KeyOf::Pair, cx)?,
+            None => (0..n).map(|_| Groups::default()).collect(),
+        };
+        let f = &self.f;
+        let time = cx.time;
+        self.store
+            .parts
+            .par_iter_mut()
+            .zip(groups.par_iter())
+            .enumerate()
+            .try_for_each(|(i, (part, g))| {
+                let updates = Self::update_partition(f, cx, i, part, g)?;
+                for (k, s) in updates {
+                    match s {
+                        Some(s) => part.put(&k, s, time),
+                        None => part.remove(&k),
+                    }
+                }
+                Ok::<(), OpError>(())
+            })?;
+        let parts = self
+            .store
+            .parts
+            .par_iter()
+            .map(|part| {
+                let mut p = Partition::with_capacity(part.len(), part.len() * 16);
+                for (k, e) in part.iter() {
+                    p.push_with(|out| write_pair(out, k, &e.state));
+                }
+                p
+            })
+            .collect();
+        Ok(StreamValue::Rdd(Batch::new(parts)))
+    }
+
+    fn snapshot(&self) -> Option<Vec<u8>> {
+        let mut w = codec::Writer::new(TAG);
+        w.u64(u64::from(self.started));
+        self.store.write_full(&mut w);
+        Some(w.finish())
+    }
+
+    fn restore(&mut self, data: &[u8]) -> Result<(), String> {
+        let mut r = codec::Reader::new(data, TAG, "update_state_by_key")?;
+        let started = r.u64()? != 0;
+        let store = StateStore::read_full(&mut r)?;
+        r.finish()?;
+        self.started = started;
+        if started {
+            self.initial = None;
+        }
+        self.store = store;
+        Ok(())
+    }
+
+    fn snapshot_delta(&mut self) -> Option<Vec<u8>> {
+        let mut w = codec::Writer::new(TAG_DELTA);
+        w.u64(u64::from(self.started));
+        self.store.write_delta(&mut w);
+        Some(w.finish())
+    }
+
+    fn restore_delta(&mut self, data: &[u8]) -> Result<(), String> {
+        let mut r = codec::Reader::new(data, TAG_DELTA, "update_state_by_key")?;
+        let started = r.u64()? != 0;
+        self.store.apply_delta(&mut r)?;
+        r.finish()?;
+        self.started |= started;
+        if self.started {
+            self.initial = None;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "update_state_tests.rs"]
+mod tests;
