@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
 use super::plan::{Plan, PlanMode, SourceSpec};
 use super::progress::progress_line;
@@ -118,6 +119,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         zero_time,
         default_partitions,
     };
+    let mut backpressure = Backpressure::new(doc.file.job.backpressure, names.len(), batch_ms);
     let mut executor = Executor::new(names, nodes, sinks, dead_letter, settings);
     let mut summary = RunSummary::default();
     let mut i: i64 = 1;
@@ -145,11 +147,22 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
                     .map_err(|source| ExecError::Source { time, source })?,
             );
         }
+        let counts = Backpressure::counts(&inputs);
         let mut report = executor.run_batch(time, inputs)?;
+        // Without checkpoints a batch is safe once it completed: sources that acknowledge
+        // upstream (Redis, Kafka group commits) do it now.
+        for h in &mut handles {
+            if let SourceHandle::Direct(s) = h {
+                let position = s.position();
+                s.committed(&position);
+            }
+        }
         report.processing = started.elapsed();
         report.scheduling_delay = delay;
+        backpressure.after_batch(time, &counts, report.processing, delay, &mut handles);
         if !options.quiet {
-            eprintln!("{}", progress_line(&name, &report));
+            let rate = Backpressure::progress_suffix(&handles);
+            eprintln!("{}{rate}", progress_line(&name, &report));
         }
         summary.reports.push(report);
         summary.batches += 1;
