@@ -6,3 +6,4 @@ mod support;
 mod broken_jobs;
 mod plugin_jobs;
 mod queue_jobs;
+mod sources;

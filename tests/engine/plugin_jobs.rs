@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use crate::support::{count_words, err_stderr, ok_stdout, read_jsonl, sorted, words_plugin, JobDir};
+use crate::support::{
+    count_words, err_stderr, ok_stdout, read_jsonl, sorted, words_plugin, JobDir,
+};
 
 const LINES: &str = r#"[["to be or not to be", "that is the question"], ["be quick", ""], null]"#;
 
@@ -68,8 +70,14 @@ path = "builtin"
             assert_eq!(got, expected, "{dir} at {t}");
         }
     }
-    assert!(!job.path("counts/batch-3000.jsonl").exists(), "null batch has no RDD");
-    assert_eq!(read_jsonl(&job.path("counts/batch-4000.jsonl")), Vec::<serde_json::Value>::new());
+    assert!(
+        !job.path("counts/batch-3000.jsonl").exists(),
+        "null batch has no RDD"
+    );
+    assert_eq!(
+        read_jsonl(&job.path("counts/batch-4000.jsonl")),
+        Vec::<serde_json::Value>::new()
+    );
 }
 
 /// Lines with a number among them: `split_pairs` rejects it ("expected a string").
@@ -146,7 +154,10 @@ fn missing_function_is_reported_at_its_line() {
         "[job]\nname = \"m\"\n{plugin}[sources.l]\nkind = \"queue\"\ndata = \"[]\"\n[streams.w]\nfrom = \"l\"\nop = \"flat_map\"\nfn = \"words.splt\"\n",
         plugin = words_plugin()
     ));
-    let err = err_stderr(&crate::support::sluice(&["validate", job.job().to_str().unwrap()]));
+    let err = err_stderr(&crate::support::sluice(&[
+        "validate",
+        job.job().to_str().unwrap(),
+    ]));
     assert_eq!(
         err,
         format!(
