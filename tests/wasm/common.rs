@@ -210,8 +210,11 @@ pub const INITIALIZE: &str = r#"
 /// constant documents: each `(name, doc)` becomes an export returning a copy of `doc`.
 pub fn module(parts: &[&str], constants: &[(&str, Vec<u8>)]) -> String {
     let mut wat = String::from("(module\n");
-    wat.push_str(CORE);
-    for p in parts {
+    // Imports come first in the text format.
+    let (imports, rest): (Vec<&str>, Vec<&str>) = parts
+        .iter()
+        .partition(|p| p.trim_start().starts_with("(import"));
+    for p in imports.iter().chain([&CORE]).chain(&rest) {
         wat.push_str(p);
         wat.push('\n');
     }
