@@ -231,7 +231,16 @@ path = "sums"
         .collect::<Vec<_>>()
     );
     // map_partitions runs on every partition, empty ones too: [1] | [2, 3], then [] | [4].
-    assert_eq!(read_jsonl(&job.path("sums/batch-1000.jsonl")), vec![json!(1), json!(5)]);
-    assert_eq!(read_jsonl(&job.path("sums/batch-2000.jsonl")), vec![json!(0), json!(4)]);
-    assert_eq!(read_jsonl(&job.path("sums/batch-3000.jsonl")), vec![json!(0), json!(0)]);
+    assert_eq!(
+        read_jsonl(&job.path("sums/batch-1000.jsonl")),
+        vec![json!(1), json!(5)]
+    );
+    assert_eq!(
+        read_jsonl(&job.path("sums/batch-2000.jsonl")),
+        vec![json!(0), json!(4)]
+    );
+    assert_eq!(
+        read_jsonl(&job.path("sums/batch-3000.jsonl")),
+        vec![json!(0), json!(0)]
+    );
 }

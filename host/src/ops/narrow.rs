@@ -142,7 +142,11 @@ impl NarrowChain {
         self.steps.iter().map(|(s, _)| s.as_str()).collect()
     }
 
-    fn run_partition(
+    /// Runs every step on one partition (partition `index` of the batch).
+    ///
+    /// # Errors
+    /// The first step's [`OpError`].
+    pub fn run_partition(
         &self,
         input: &Partition,
         index: u32,
