@@ -67,6 +67,9 @@ pub enum ExecError {
     /// A sink could not be opened.
     #[error(transparent)]
     SinkSetup(#[from] SinkError),
+    /// Checkpointing or recovery failed.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
     /// The process could not set up its runtime.
     #[error("{0}")]
     Setup(String),

@@ -30,6 +30,9 @@ pub struct JobFile {
     /// Where streams' batches go.
     #[serde(default)]
     pub sinks: BTreeMap<String, Spanned<SinkConfig>>,
+    /// Checkpointing and the write-ahead log (see `docs/operations.md`).
+    #[serde(default)]
+    pub checkpoint: Option<crate::checkpoint::CheckpointConfig>,
 }
 
 /// `[job]`: batch timing, partitioning and error handling.

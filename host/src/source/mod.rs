@@ -84,6 +84,10 @@ pub trait DirectSource: Send {
     /// # Errors
     /// [`SourceError::Seek`] when the position is not one of this source's.
     fn seek(&mut self, position: &serde_json::Value) -> Result<(), SourceError>;
+
+    /// Called once a checkpoint that recorded `position` is durable: sources that
+    /// acknowledge or commit offsets upstream (Kafka, Redis) do it here, never earlier.
+    fn committed(&mut self, _position: &serde_json::Value) {}
 }
 
 /// A source of a running job: pulled directly or fed by a receiver.
