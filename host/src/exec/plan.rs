@@ -138,23 +138,37 @@ impl Plan {
                 plugins: &plugins,
             };
             let built = registry::build(&stream.op, &cx)?;
+            // The parent's narrow chain, when this stream is its only reader.
+            let mut take_parent_chain = |inputs: &mut Vec<String>| -> Option<NarrowChain> {
+                let parent = inputs.first()?.clone();
+                if readers.get(parent.as_str()) != Some(&1) {
+                    return None;
+                }
+                let slot = pending.iter_mut().find(|(n, _, _)| *n == parent)?;
+                if !matches!(slot.2, Some(Pending::Chain(_))) {
+                    return None;
+                }
+                let Some(Pending::Chain(up)) = slot.2.take() else {
+                    return None;
+                };
+                *inputs = slot.1.clone();
+                Some(up)
+            };
             let node = match built {
                 Built::Operator(op) => Pending::Op(op),
-                Built::Narrow(step) => {
-                    let mut chain = NarrowChain::new(name, step);
-                    let parent = &inputs[0];
-                    if readers.get(parent.as_str()) == Some(&1) {
-                        if let Some(slot) = pending.iter_mut().find(|(n, _, _)| n == parent) {
-                            if let Some(Pending::Chain(_)) = &slot.2 {
-                                let Some(Pending::Chain(up)) = slot.2.take() else {
-                                    unreachable!()
-                                };
-                                chain = up.then(chain);
-                                inputs = slot.1.clone();
-                            }
-                        }
+                Built::ReduceByKey(mut op) => {
+                    if let Some(up) = take_parent_chain(&mut inputs) {
+                        op.fuse_after(up);
+                        tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the shuffle's map side.");
                     }
-                    Pending::Chain(chain)
+                    Pending::Op(Box::new(op))
+                }
+                Built::Narrow(step) => {
+                    let chain = NarrowChain::new(name, step);
+                    Pending::Chain(match take_parent_chain(&mut inputs) {
+                        Some(up) => up.then(chain),
+                        None => chain,
+                    })
                 }
             };
             pending.push((name.clone(), inputs, Some(node)));
