@@ -69,6 +69,12 @@ build_rust() {
         name="$(basename "$dir")"
         install_wasm "$PLUGINS/target/wasm32-unknown-unknown/release/${name//-/_}.wasm" "$name"
     done
+    # The SDK also targets WASI: words built for wasm32-wasip1 (it imports WASI functions
+    # from Rust's std) is installed as words-wasip1.wasm.
+    cargo_flags=(build --release -p words --target wasm32-wasip1)
+    [[ $QUIET == 1 ]] && cargo_flags+=(--quiet)
+    (cd "$PLUGINS" && CARGO_TARGET_DIR="$PLUGINS/target" cargo "${cargo_flags[@]}")
+    install_wasm "$PLUGINS/target/wasm32-wasip1/release/words.wasm" words-wasip1
 }
 
 # --- C -----------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ fn check_indices(plugin: &str, function: &str, shape: Shape, fixture_shape: &str
 #[test]
 fn transform() {
     check("words", "split_pairs", Shape::Transform, "transform");
+    // The same SDK code built for wasm32-wasip1 (importing WASI from Rust's std).
+    check("words-wasip1", "split_pairs", Shape::Transform, "transform");
     check_indices("c-upper", "upper", Shape::Transform, "transform_errors");
 }
 
