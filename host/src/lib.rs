@@ -4,6 +4,11 @@
 //! operators, partitions in parallel on rayon) → sinks, with checkpoint barriers in the
 //! same flow. See `docs/architecture.md` for the tour.
 
+pub mod batch;
+pub mod exec;
+pub mod job;
 pub mod ops;
 pub mod record;
+pub mod sink;
+pub mod source;
 pub mod wasm;

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod plugin;
+mod run;
+mod validate;
 
 /// Sluice: micro-batch stream processing with WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -16,6 +18,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a job.
+    Run(run::RunCommand),
+    /// Check a job file (and load its plugins) without running it.
+    Validate(validate::ValidateCommand),
     /// Inspect and test plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -25,6 +31,8 @@ impl Cli {
     /// Runs the chosen subcommand.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self.command {
+            Command::Run(cmd) => cmd.execute(),
+            Command::Validate(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),
         }
     }

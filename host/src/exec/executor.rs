@@ -1,0 +1,180 @@
+//! [`Executor`]: computes every stream at one batch time, in topological order, then hands
+//! the finished batches to the sinks and the rejected records to the error policy.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::plan::{Node, SinkSlot};
+use super::ExecError;
+use crate::ops::{BatchTime, DeadLetter, ErrorPolicy, OpContext, StreamValue};
+use crate::sink::DeadLetterSink;
+use crate::source::SourceBatch;
+
+/// What one batch did.
+#[derive(Debug, Clone, Default)]
+pub struct BatchReport {
+    /// The batch time, ms.
+    pub time: BatchTime,
+    /// Records the sources produced.
+    pub records_in: usize,
+    /// Records written to sinks (summed over sinks).
+    pub records_out: usize,
+    /// Records rejected (malformed input and plugin rejections).
+    pub rejected: usize,
+    /// Time to compute the batch and write the sinks.
+    pub processing: Duration,
+    /// How late the batch started after its batch time (wall clock only).
+    pub scheduling_delay: Duration,
+}
+
+/// Job-wide settings the executor hands to operators.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecSettings {
+    /// The error policy.
+    pub policy: ErrorPolicy,
+    /// The batch interval, ms.
+    pub batch_ms: i64,
+    /// The first batch time minus the batch interval.
+    pub zero_time: BatchTime,
+    /// Partitions for shuffles that do not set their own count.
+    pub default_partitions: usize,
+}
+
+/// Runs batches through the streams and sinks of a plan.
+pub struct Executor {
+    /// Source names, by value index.
+    pub source_names: Vec<String>,
+    nodes: Vec<Node>,
+    sinks: Vec<SinkSlot>,
+    dead_letter: Option<DeadLetterSink>,
+    settings: ExecSettings,
+    /// Values of the last batch, by value index (for tests and inspection).
+    last: Vec<StreamValue>,
+}
+
+impl Executor {
+    /// An executor over the plan's streams and sinks.
+    pub fn new(
+        source_names: Vec<String>,
+        nodes: Vec<Node>,
+        sinks: Vec<SinkSlot>,
+        dead_letter: Option<DeadLetterSink>,
+        settings: ExecSettings,
+    ) -> Self {
+        Executor {
+            source_names,
+            nodes,
+            sinks,
+            dead_letter,
+            settings,
+            last: Vec::new(),
+        }
+    }
+
+    /// The value stream `name` had at the last batch.
+    pub fn last_value(&self, name: &str) -> Option<&StreamValue> {
+        if let Some(i) = self.source_names.iter().position(|n| n == name) {
+            return self.last.get(i);
+        }
+        let i = self.nodes.iter().position(|n| n.name == name)?;
+        self.last.get(self.source_names.len() + i)
+    }
+
+    /// Computes the batch at `time` from the sources' batches (in source order).
+    ///
+    /// # Errors
+    /// [`ExecError`] when an operator or a sink fails, or malformed input arrives under
+    /// the `fail` policy.
+    pub fn run_batch(
+        &mut self,
+        time: BatchTime,
+        inputs: Vec<SourceBatch>,
+    ) -> Result<BatchReport, ExecError> {
+        let started = Instant::now();
+        let rejected: Mutex<Vec<DeadLetter>> = Mutex::new(Vec::new());
+        let mut values: Vec<StreamValue> = Vec::with_capacity(inputs.len() + self.nodes.len());
+        let mut report = BatchReport {
+            time,
+            ..BatchReport::default()
+        };
+        for (i, input) in inputs.into_iter().enumerate() {
+            if let Some(first) = input.dead_letters.first() {
+                if self.settings.policy == ErrorPolicy::Fail {
+                    return Err(ExecError::Input {
+                        time,
+                        source_name: self.source_names[i].clone(),
+                        reason: first.reason.clone(),
+                    });
+                }
+                rejected
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(input.dead_letters);
+            }
+            values.push(match input.batch {
+                Some(b) => {
+                    report.records_in += b.len();
+                    StreamValue::Rdd(b)
+                }
+                None => StreamValue::NoRdd,
+            });
+        }
+        for node in &mut self.nodes {
+            let parents: Vec<StreamValue> =
+                node.inputs.iter().map(|&i| values[i].clone()).collect();
+            let cx = OpContext {
+                stream: &node.name,
+                time,
+                zero_time: self.settings.zero_time,
+                batch_ms: self.settings.batch_ms,
+                default_partitions: self.settings.default_partitions,
+                policy: self.settings.policy,
+                rejected: &rejected,
+            };
+            let value = node
+                .op
+                .on_batch(&parents, &cx)
+                .map_err(|source| ExecError::Operator { time, source })?;
+            values.push(value);
+        }
+        for slot in &mut self.sinks {
+            if let StreamValue::Rdd(b) = &values[slot.input] {
+                report.records_out += b.len();
+                slot.sink
+                    .write_batch(time, b)
+                    .map_err(|source| ExecError::Sink { time, source })?;
+            }
+        }
+        let rejected = rejected.into_inner().unwrap_or_else(|e| e.into_inner());
+        report.rejected = rejected.len();
+        if !rejected.is_empty() {
+            match (&mut self.dead_letter, self.settings.policy) {
+                (Some(sink), ErrorPolicy::DeadLetter) => sink
+                    .write(time, &rejected)
+                    .map_err(|source| ExecError::Sink { time, source })?,
+                _ => tracing::warn!(
+                    time,
+                    count = rejected.len(),
+                    first = %rejected[0].reason,
+                    "Skipped rejected records."
+                ),
+            }
+        }
+        self.last = values;
+        report.processing = started.elapsed();
+        Ok(report)
+    }
+
+    /// Flushes every sink.
+    ///
+    /// # Errors
+    /// The first [`ExecError::Sink`].
+    pub fn flush(&mut self, time: BatchTime) -> Result<(), ExecError> {
+        for slot in &mut self.sinks {
+            slot.sink
+                .flush()
+                .map_err(|source| ExecError::Sink { time, source })?;
+        }
+        Ok(())
+    }
+}

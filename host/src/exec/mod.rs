@@ -1,0 +1,73 @@
+//! Running a job: the plan (runtime graph built from the job file), the executor (one
+//! batch through every stream, then the sinks), and the driver (clock, sources, batches,
+//! progress, shutdown).
+
+mod driver;
+mod executor;
+mod plan;
+mod progress;
+mod stop;
+
+pub use driver::{run, ClockKind, RunOptions, RunSummary};
+pub use executor::{BatchReport, ExecSettings, Executor};
+pub use plan::{Node, Plan, PlanMode, SinkSlot, SourceSpec};
+pub use progress::progress_line;
+pub use stop::StopSignal;
+
+use crate::job::JobError;
+use crate::ops::{BatchTime, OpError};
+use crate::sink::SinkError;
+use crate::source::SourceError;
+use crate::wasm::PluginError;
+
+/// Errors of running a job.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The job file is invalid.
+    #[error(transparent)]
+    Job(#[from] JobError),
+    /// A plugin could not be loaded.
+    #[error("plugin `{plugin}`: {source}")]
+    Plugin {
+        plugin: String,
+        #[source]
+        source: PluginError,
+    },
+    /// A source failed.
+    #[error("batch {time} ms: {source}")]
+    Source {
+        time: BatchTime,
+        #[source]
+        source: SourceError,
+    },
+    /// A source could not be opened.
+    #[error(transparent)]
+    SourceSetup(#[from] SourceError),
+    /// Input that could not be read, under the `fail` policy.
+    #[error("batch {time} ms: source `{source_name}`: malformed input: {reason}")]
+    Input {
+        time: BatchTime,
+        source_name: String,
+        reason: String,
+    },
+    /// An operator failed.
+    #[error("batch {time} ms: {source}")]
+    Operator {
+        time: BatchTime,
+        #[source]
+        source: OpError,
+    },
+    /// A sink failed.
+    #[error("batch {time} ms: {source}")]
+    Sink {
+        time: BatchTime,
+        #[source]
+        source: SinkError,
+    },
+    /// A sink could not be opened.
+    #[error(transparent)]
+    SinkSetup(#[from] SinkError),
+    /// The process could not set up its runtime.
+    #[error("{0}")]
+    Setup(String),
+}

@@ -1,0 +1,330 @@
+//! [`Plan`]: the runtime graph built from a checked job file — loaded plugins, sources,
+//! operators (narrow chains fused), sinks — in the order the executor runs them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::ExecError;
+use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig, SourceConfig};
+use crate::ops::narrow::NarrowChain;
+use crate::ops::registry::{self, BuildContext, Built};
+use crate::ops::{ErrorPolicy, Operator};
+use crate::sink::{self, DeadLetterSink, Sink};
+use crate::source::{
+    DirectSource, FilesSource, GeneratorSource, LineDecoder, QueueSource, ReceiverKind,
+    ReceiverSpec,
+};
+use crate::wasm::{Limits, Plugin, WasmRuntime};
+
+/// Whether the plan is for running or only for checking (`sluice validate` opens no
+/// output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanMode {
+    /// Open sinks and the dead-letter directory.
+    Run,
+    /// Build everything else, open nothing for writing.
+    Validate,
+}
+
+/// A source before the job starts.
+pub enum SourceSpec {
+    /// Pulled at each batch time.
+    Direct(Box<dyn DirectSource>),
+    /// Started as a receiver task when the job starts.
+    Receiver(ReceiverSpec),
+}
+
+/// One derived stream (or a fused chain of them).
+pub struct Node {
+    /// The stream's name (the last one of a fused chain).
+    pub name: String,
+    /// Indices of the parents' values (sources first, then nodes).
+    pub inputs: Vec<usize>,
+    /// The operator.
+    pub op: Box<dyn Operator>,
+}
+
+/// A sink and the value it reads.
+pub struct SinkSlot {
+    /// The sink's name.
+    pub name: String,
+    /// Index of the stream value it writes.
+    pub input: usize,
+    /// The sink.
+    pub sink: Box<dyn Sink>,
+}
+
+/// A job ready to run.
+pub struct Plan {
+    /// The job's name.
+    pub name: String,
+    /// Batch interval, ms.
+    pub batch_ms: i64,
+    /// Block interval of receivers, ms.
+    pub block_ms: i64,
+    /// Partitions of received batches, when set in the job.
+    pub receiver_partitions: Option<usize>,
+    /// Partitions for shuffles that do not set their own count.
+    pub default_partitions: usize,
+    /// The error policy.
+    pub policy: ErrorPolicy,
+    /// Sources by value index (0..sources.len()).
+    pub sources: Vec<(String, SourceSpec)>,
+    /// Streams in topological order; node i has value index `sources.len() + i`.
+    pub nodes: Vec<Node>,
+    /// Sinks, in name order.
+    pub sinks: Vec<SinkSlot>,
+    /// Where rejected records go under `dead_letter`.
+    pub dead_letter: Option<DeadLetterSink>,
+    /// The loaded plugins.
+    pub plugins: BTreeMap<String, Plugin>,
+}
+
+impl Plan {
+    /// Builds the plan: loads plugins, opens sources, builds and fuses operators, opens
+    /// sinks (in [`PlanMode::Run`]).
+    ///
+    /// # Errors
+    /// [`ExecError`] naming the file, line and column, the plugin, the source or the sink.
+    pub fn build(
+        doc: &JobDocument,
+        runtime: &Arc<WasmRuntime>,
+        mode: PlanMode,
+    ) -> Result<Plan, ExecError> {
+        let f = &doc.file;
+        let plugins = load_plugins(doc, runtime)?;
+        let batch_ms = doc.batch_ms();
+
+        let mut sources = Vec::with_capacity(f.sources.len());
+        let mut index: BTreeMap<String, usize> = BTreeMap::new();
+        for (name, config) in &f.sources {
+            index.insert(name.clone(), sources.len());
+            sources.push((
+                name.clone(),
+                build_source(doc, name, config.get_ref(), batch_ms)?,
+            ));
+        }
+
+        // How many readers each stream has (streams and sinks): only a stream with exactly
+        // one reader may disappear into a fused chain.
+        let mut readers: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in f.streams.values() {
+            for p in s.get_ref().parents() {
+                *readers.entry(p.get_ref().as_str()).or_default() += 1;
+            }
+        }
+        for s in f.sinks.values() {
+            *readers
+                .entry(s.get_ref().from.get_ref().as_str())
+                .or_default() += 1;
+        }
+
+        enum Pending {
+            Chain(NarrowChain),
+            Op(Box<dyn Operator>),
+        }
+        let mut pending: Vec<(String, Vec<String>, Option<Pending>)> = Vec::new();
+        for name in &doc.topology.order {
+            let stream = f.streams[name].get_ref();
+            let mut inputs: Vec<String> = stream
+                .parents()
+                .iter()
+                .map(|p| p.get_ref().clone())
+                .collect();
+            let cx = BuildContext {
+                doc,
+                stream: name,
+                inputs: &inputs,
+                plugins: &plugins,
+            };
+            let built = registry::build(&stream.op, &cx)?;
+            let node = match built {
+                Built::Operator(op) => Pending::Op(op),
+                Built::Narrow(step) => {
+                    let mut chain = NarrowChain::new(name, step);
+                    let parent = &inputs[0];
+                    if readers.get(parent.as_str()) == Some(&1) {
+                        if let Some(slot) = pending.iter_mut().find(|(n, _, _)| n == parent) {
+                            if let Some(Pending::Chain(_)) = &slot.2 {
+                                let Some(Pending::Chain(up)) = slot.2.take() else {
+                                    unreachable!()
+                                };
+                                chain = up.then(chain);
+                                inputs = slot.1.clone();
+                            }
+                        }
+                    }
+                    Pending::Chain(chain)
+                }
+            };
+            pending.push((name.clone(), inputs, Some(node)));
+        }
+
+        let mut nodes = Vec::with_capacity(pending.len());
+        for (name, inputs, node) in pending {
+            let Some(node) = node else { continue }; // fused into a later chain
+            let op: Box<dyn Operator> = match node {
+                Pending::Chain(c) => {
+                    if c.streams().len() > 1 {
+                        tracing::debug!(streams = ?c.streams(), "Fused narrow operations.");
+                    }
+                    Box::new(c)
+                }
+                Pending::Op(op) => op,
+            };
+            let inputs = inputs.iter().map(|i| index[i]).collect();
+            index.insert(name.clone(), sources.len() + nodes.len());
+            nodes.push(Node { name, inputs, op });
+        }
+
+        let dir = doc
+            .path
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let mut sinks = Vec::new();
+        let mut dead_letter = None;
+        if mode == PlanMode::Run {
+            for (name, s) in &f.sinks {
+                let s = s.get_ref();
+                sinks.push(SinkSlot {
+                    name: name.clone(),
+                    input: index[s.from.get_ref()],
+                    sink: sink::build(name, &s.kind, &dir)?,
+                });
+            }
+            if let Some(d) = &f.job.dead_letter {
+                dead_letter = Some(DeadLetterSink::new(doc.resolve(&d.path))?);
+            }
+        }
+
+        Ok(Plan {
+            name: f.job.name.clone(),
+            batch_ms,
+            block_ms: f.job.block_interval.ms(),
+            receiver_partitions: f.job.partitions,
+            default_partitions: f
+                .job
+                .partitions
+                .unwrap_or_else(rayon::current_num_threads)
+                .max(1),
+            policy: match f.job.error_policy {
+                ErrorPolicyConfig::Fail => ErrorPolicy::Fail,
+                ErrorPolicyConfig::Skip => ErrorPolicy::Skip,
+                ErrorPolicyConfig::DeadLetter => ErrorPolicy::DeadLetter,
+            },
+            sources,
+            nodes,
+            sinks,
+            dead_letter,
+            plugins,
+        })
+    }
+}
+
+fn load_plugins(
+    doc: &JobDocument,
+    runtime: &Arc<WasmRuntime>,
+) -> Result<BTreeMap<String, Plugin>, ExecError> {
+    let mut plugins = BTreeMap::new();
+    for (name, config) in &doc.file.plugins {
+        let c: &PluginConfig = config.get_ref();
+        let path = doc.resolve(&c.path);
+        if !path.is_file() {
+            return Err(doc
+                .error(
+                    Some(config.span()),
+                    format!("plugin `{name}`: no such file {}", path.display()),
+                )
+                .into());
+        }
+        let mut limits = Limits::default();
+        if let Some(t) = c.limits.timeout {
+            limits.timeout = t.to_std();
+        }
+        if let Some(m) = c.limits.memory {
+            limits.memory_bytes = m.0;
+        }
+        if let Some(o) = c.limits.output {
+            limits.output_bytes = o.0;
+        }
+        limits.fuel = c.limits.fuel;
+        let params = serde_json::to_value(&c.params)
+            .map_err(|e| doc.error(Some(config.span()), format!("plugin `{name}`: params: {e}")))?;
+        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|source| {
+            ExecError::Plugin {
+                plugin: name.clone(),
+                source,
+            }
+        })?;
+        plugins.insert(name.clone(), plugin);
+    }
+    Ok(plugins)
+}
+
+fn build_source(
+    doc: &JobDocument,
+    name: &str,
+    config: &SourceConfig,
+    batch_ms: i64,
+) -> Result<SourceSpec, ExecError> {
+    let at = || Some(doc.file.sources[name].span());
+    Ok(match config {
+        SourceConfig::Generator(c) => {
+            SourceSpec::Direct(Box::new(GeneratorSource::new(name, c, batch_ms)))
+        }
+        SourceConfig::Queue(c) => {
+            let json = match (&c.path, &c.data) {
+                (Some(p), None) => {
+                    let p = doc.resolve(p);
+                    std::fs::read_to_string(&p).map_err(|e| {
+                        doc.error(
+                            at(),
+                            format!("source `{name}`: cannot read {}: {e}", p.display()),
+                        )
+                    })?
+                }
+                (None, Some(d)) => d.clone(),
+                _ => {
+                    return Err(doc
+                        .error(
+                            at(),
+                            format!("source `{name}`: set exactly one of `path` and `data`"),
+                        )
+                        .into())
+                }
+            };
+            SourceSpec::Direct(Box::new(
+                QueueSource::from_json(name, &json, c.input_partitions)
+                    .map_err(|e| doc.error(at(), e.to_string()))?,
+            ))
+        }
+        SourceConfig::Files(c) => {
+            let dir = doc.resolve(&c.path);
+            if !dir.is_dir() {
+                return Err(doc
+                    .error(
+                        at(),
+                        format!("source `{name}`: no such directory {}", dir.display()),
+                    )
+                    .into());
+            }
+            SourceSpec::Direct(Box::new(FilesSource::new(name, dir, c)?))
+        }
+        SourceConfig::Tcp(c) => SourceSpec::Receiver(ReceiverSpec {
+            kind: ReceiverKind::Tcp {
+                host: c.host.clone(),
+                port: c.port,
+            },
+            decoder: LineDecoder::new(name, c.format),
+            max_line: c.max_line_length.0 as usize,
+            rate_limit: c.rate_limit,
+        }),
+        SourceConfig::Stdin(c) => SourceSpec::Receiver(ReceiverSpec {
+            kind: ReceiverKind::Stdin,
+            decoder: LineDecoder::new(name, c.format),
+            max_line: c.max_line_length.0 as usize,
+            rate_limit: c.rate_limit,
+        }),
+    })
+}

@@ -1,0 +1,270 @@
+//! Narrow operations (map, filter, flat_map, map_partitions, map_values, flat_map_values,
+//! glom, identity), fused: a [`NarrowChain`] runs consecutive steps on each partition back
+//! to back, partitions in parallel on rayon, without materialising the batches between.
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use sluice_abi::{msgpack, Shape};
+
+use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
+use crate::record::{split_pair, write_pair, Batch, Partition};
+
+/// One narrow step.
+#[derive(Debug, Clone)]
+pub enum NarrowStep {
+    /// One record in, one out (a transform function).
+    Map(PluginFn),
+    /// Keeps the records the function returns.
+    Filter(PluginFn),
+    /// One record in, any number out.
+    FlatMap(PluginFn),
+    /// The function sees every partition, empty ones too.
+    MapPartitions(PluginFn),
+    /// Values of pairs in, one value out per value.
+    MapValues(PluginFn),
+    /// Values of pairs in, one array of values out per value.
+    FlatMapValues(PluginFn),
+    /// A partition becomes one record: the array of its records.
+    Glom,
+    /// Unchanged.
+    Identity,
+}
+
+impl NarrowStep {
+    /// The operation's name as written in job files.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NarrowStep::Map(_) => "map",
+            NarrowStep::Filter(_) => "filter",
+            NarrowStep::FlatMap(_) => "flat_map",
+            NarrowStep::MapPartitions(_) => "map_partitions",
+            NarrowStep::MapValues(_) => "map_values",
+            NarrowStep::FlatMapValues(_) => "flat_map_values",
+            NarrowStep::Glom => "glom",
+            NarrowStep::Identity => "identity",
+        }
+    }
+
+    /// Runs the step on one partition.
+    fn apply(
+        &self,
+        input: &Partition,
+        index: u32,
+        cx: &OpContext<'_>,
+    ) -> Result<Partition, OpError> {
+        match self {
+            NarrowStep::Map(f) | NarrowStep::Filter(f) | NarrowStep::FlatMap(f) => {
+                if input.is_empty() {
+                    return Ok(Partition::new());
+                }
+                transform(f, input, index, cx)
+            }
+            NarrowStep::MapPartitions(f) => transform(f, input, index, cx),
+            NarrowStep::MapValues(f) => on_values(f, input, index, cx, false),
+            NarrowStep::FlatMapValues(f) => on_values(f, input, index, cx, true),
+            NarrowStep::Glom => {
+                let mut out = Partition::with_capacity(1, input.bytes().len() + 5);
+                out.push_with(|b| {
+                    msgpack::write_array_len(b, input.len() as u32);
+                    b.extend_from_slice(input.bytes());
+                });
+                Ok(out)
+            }
+            NarrowStep::Identity => Ok(input.clone()),
+        }
+    }
+}
+
+/// Calls a transform function on a partition; rejected records go to the error policy.
+fn transform(
+    f: &PluginFn,
+    input: &Partition,
+    index: u32,
+    cx: &OpContext<'_>,
+) -> Result<Partition, OpError> {
+    let out = cx.call(
+        f,
+        Shape::Transform,
+        index,
+        input.len() as u32,
+        input.bytes(),
+    )?;
+    for e in &out.errors {
+        reject_item(f, input, e.index, &e.message, cx)?;
+    }
+    Ok(out.items)
+}
+
+fn reject_item(
+    f: &PluginFn,
+    input: &Partition,
+    index: Option<u32>,
+    message: &str,
+    cx: &OpContext<'_>,
+) -> Result<(), OpError> {
+    let reason = format!(
+        "plugin `{}` function `{}`: {message}",
+        f.plugin.name(),
+        f.function
+    );
+    match index.and_then(|i| input.get(i as usize)) {
+        Some(record) => cx.reject(record, reason),
+        None => Err(cx.error(format!("{reason} (error for a record index out of range)"))),
+    }
+}
+
+/// map_values / flat_map_values: the function gets the values of the pairs and returns
+/// one item per value that it did not reject (for flat_map_values, an array of values).
+fn on_values(
+    f: &PluginFn,
+    input: &Partition,
+    index: u32,
+    cx: &OpContext<'_>,
+    flat: bool,
+) -> Result<Partition, OpError> {
+    let mut keys: Vec<&[u8]> = Vec::with_capacity(input.len());
+    let mut pairs = Partition::with_capacity(input.len(), input.bytes().len());
+    let mut values = Vec::with_capacity(input.bytes().len());
+    for r in input.iter() {
+        match split_pair(r) {
+            Ok((k, v)) => {
+                keys.push(k);
+                values.extend_from_slice(v);
+                pairs.push(r);
+            }
+            Err(e) => cx.reject(r, e.to_string())?,
+        }
+    }
+    if keys.is_empty() {
+        return Ok(Partition::new());
+    }
+    let out = cx.call(f, Shape::Transform, index, keys.len() as u32, &values)?;
+    let mut failed = vec![false; keys.len()];
+    for e in &out.errors {
+        reject_item(f, &pairs, e.index, &e.message, cx)?;
+        if let Some(i) = e.index {
+            failed[i as usize] = true;
+        }
+    }
+    let kept: Vec<&[u8]> = keys
+        .iter()
+        .zip(&failed)
+        .filter(|(_, &bad)| !bad)
+        .map(|(k, _)| *k)
+        .collect();
+    if kept.len() != out.items.len() {
+        return Err(cx.error(format!(
+            "plugin `{}` function `{}` returned {} values for {} input values ({} must return one per value)",
+            f.plugin.name(),
+            f.function,
+            out.items.len(),
+            kept.len(),
+            if flat { "flat_map_values" } else { "map_values" }
+        )));
+    }
+    let mut result = Partition::with_capacity(kept.len(), out.items.bytes().len() * 2);
+    for (k, v) in kept.into_iter().zip(out.items.iter()) {
+        if !flat {
+            result.push_with(|b| write_pair(b, k, v));
+            continue;
+        }
+        let mut r = msgpack::Reader::new(v);
+        let n = match r.array_len() {
+            Ok(n) => n,
+            Err(_) => {
+                return Err(cx.error(format!(
+                    "plugin `{}` function `{}` must return an array of values per value for flat_map_values, found a {}",
+                    f.plugin.name(),
+                    f.function,
+                    msgpack::marker_name(v[0])
+                )))
+            }
+        };
+        for _ in 0..n {
+            let item = r.value().map_err(|e| cx.error(e.to_string()))?;
+            result.push_with(|b| write_pair(b, k, item));
+        }
+    }
+    Ok(result)
+}
+
+/// Consecutive narrow steps of one or more streams, fused into one operator.
+#[derive(Debug)]
+pub struct NarrowChain {
+    /// `(stream, step)` in order; the stream names its step in errors.
+    steps: Vec<(String, NarrowStep)>,
+}
+
+impl NarrowChain {
+    /// A chain of one step.
+    pub fn new(stream: &str, step: NarrowStep) -> Self {
+        NarrowChain {
+            steps: vec![(stream.to_owned(), step)],
+        }
+    }
+
+    /// Appends the steps of `next`, which consumes this chain's output.
+    pub fn then(mut self, next: NarrowChain) -> Self {
+        self.steps.extend(next.steps);
+        self
+    }
+
+    /// The fused streams' names, in order.
+    pub fn streams(&self) -> Vec<&str> {
+        self.steps.iter().map(|(s, _)| s.as_str()).collect()
+    }
+
+    fn run_partition(
+        &self,
+        input: &Partition,
+        index: u32,
+        cx: &OpContext<'_>,
+    ) -> Result<Partition, OpError> {
+        let mut current: Option<Partition> = None;
+        for (stream, step) in &self.steps {
+            if matches!(step, NarrowStep::Identity) {
+                continue;
+            }
+            let step_cx = OpContext { stream, ..*cx };
+            let next = step.apply(current.as_ref().unwrap_or(input), index, &step_cx)?;
+            current = Some(next);
+        }
+        Ok(current.unwrap_or_else(|| input.clone()))
+    }
+}
+
+impl Operator for NarrowChain {
+    fn kind(&self) -> &'static str {
+        match self.steps.as_slice() {
+            [(_, only)] => only.kind(),
+            _ => "narrow_chain",
+        }
+    }
+
+    fn on_batch(
+        &mut self,
+        inputs: &[StreamValue],
+        cx: &OpContext<'_>,
+    ) -> Result<StreamValue, OpError> {
+        let batch = match inputs.first() {
+            Some(StreamValue::Rdd(b)) => b,
+            Some(other) => return Ok(other.clone()),
+            None => return Err(cx.error("a narrow operation needs one input")),
+        };
+        if self
+            .steps
+            .iter()
+            .all(|(_, s)| matches!(s, NarrowStep::Identity))
+        {
+            return Ok(StreamValue::Rdd(Arc::clone(batch)));
+        }
+        let partitions = batch
+            .partitions
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| self.run_partition(p, i as u32, cx))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(StreamValue::Rdd(Batch::new(partitions)))
+    }
+}

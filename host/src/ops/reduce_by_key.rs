@@ -1,0 +1,326 @@
+//! `reduce_by_key`: combines the values of each key, through a hash shuffle.
+//!
+//! With a built-in (`sum`, `count`, `min`, `max`) only keys and numbers are decoded: each
+//! input partition is combined map-side into one `[key, acc]` per key, shuffled, and
+//! merged. With a plugin function (reduce shape) values are grouped per key map-side,
+//! shuffled, merged into one group per key, and the function is called once per output
+//! partition with all its groups.
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+use sluice_abi::{msgpack, Shape};
+
+use super::shuffle::{gather, output_partitions, pair_key, partition_of, scatter, FastMap};
+use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
+use crate::record::{split_pair, write_pair, Batch, Partition};
+
+/// A built-in reducer over numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinReducer {
+    /// Sum of integers (or floats, once any value is a float).
+    Sum,
+    /// Number of values.
+    Count,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+}
+
+impl BuiltinReducer {
+    /// The built-in of this name, if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "sum" => BuiltinReducer::Sum,
+            "count" => BuiltinReducer::Count,
+            "min" => BuiltinReducer::Min,
+            "max" => BuiltinReducer::Max,
+            _ => return None,
+        })
+    }
+}
+
+/// How values are combined.
+#[derive(Debug, Clone)]
+pub enum Reducer {
+    /// A built-in over numbers.
+    Builtin(BuiltinReducer),
+    /// A plugin function of the reduce shape.
+    Plugin(PluginFn),
+}
+
+/// A number as a built-in reducer sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    Int(i64),
+    Float(f64),
+}
+
+impl Num {
+    /// Reads an integer or float value.
+    pub fn read(v: &[u8]) -> Result<Num, String> {
+        let mut r = msgpack::Reader::new(v);
+        match r.peek().map_err(|e| e.to_string())? {
+            0xca | 0xcb => r.float().map(Num::Float).map_err(|e| e.to_string()),
+            m => r.int().map(Num::Int).map_err(|_| {
+                format!(
+                    "built-in reducers need numbers, found a {}",
+                    msgpack::marker_name(m)
+                )
+            }),
+        }
+    }
+
+    fn f(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(x) => x,
+        }
+    }
+
+    /// Appends the encoded number.
+    pub fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Num::Int(i) => msgpack::write_int(out, i),
+            Num::Float(x) => msgpack::write_f64(out, x),
+        }
+    }
+
+    fn combine(self, other: Num, how: BuiltinReducer) -> Result<Num, String> {
+        use BuiltinReducer::*;
+        Ok(match (how, self, other) {
+            (Sum | Count, Num::Int(a), Num::Int(b)) => {
+                Num::Int(a.checked_add(b).ok_or("integer overflow in sum")?)
+            }
+            (Sum | Count, a, b) => Num::Float(a.f() + b.f()),
+            (Min, Num::Int(a), Num::Int(b)) => Num::Int(a.min(b)),
+            (Max, Num::Int(a), Num::Int(b)) => Num::Int(a.max(b)),
+            (Min, a, b) => Num::Float(a.f().min(b.f())),
+            (Max, a, b) => Num::Float(a.f().max(b.f())),
+        })
+    }
+}
+
+/// The `reduce_by_key` operator.
+#[derive(Debug)]
+pub struct ReduceByKey {
+    reducer: Reducer,
+    partitions: Option<usize>,
+}
+
+impl ReduceByKey {
+    /// A `reduce_by_key` with `partitions` output partitions (default: as many as the input).
+    pub fn new(reducer: Reducer, partitions: Option<usize>) -> Self {
+        ReduceByKey {
+            reducer,
+            partitions,
+        }
+    }
+}
+
+impl Operator for ReduceByKey {
+    fn kind(&self) -> &'static str {
+        "reduce_by_key"
+    }
+
+    fn on_batch(
+        &mut self,
+        inputs: &[StreamValue],
+        cx: &OpContext<'_>,
+    ) -> Result<StreamValue, OpError> {
+        let batch = match inputs.first() {
+            Some(StreamValue::Rdd(b)) => b,
+            Some(other) => return Ok(other.clone()),
+            None => return Err(cx.error("reduce_by_key needs one input")),
+        };
+        let n = output_partitions(self.partitions, &[batch]);
+        let out = match &self.reducer {
+            Reducer::Builtin(how) => reduce_builtin(batch, n, *how, cx)?,
+            Reducer::Plugin(f) => reduce_plugin(batch, n, f, cx)?,
+        };
+        Ok(StreamValue::Rdd(Batch::new(out)))
+    }
+}
+
+/// Map side: one `[key, acc]` per key and input partition; reduce side: merged per key.
+fn reduce_builtin(
+    batch: &Batch,
+    n: usize,
+    how: BuiltinReducer,
+    cx: &OpContext<'_>,
+) -> Result<Vec<Partition>, OpError> {
+    let inputs: Vec<&Partition> = batch.partitions.iter().collect();
+    let scattered = scatter(&inputs, n, |p, buckets| {
+        let mut index: FastMap<Cow<'_, [u8]>, usize> = FastMap::default();
+        let mut accs: Vec<(Cow<'_, [u8]>, Num)> = Vec::new();
+        for r in p.iter() {
+            let Some((key, v)) = pair_key(r, cx)? else {
+                continue;
+            };
+            let value = match how {
+                BuiltinReducer::Count => Num::Int(1),
+                _ => match Num::read(v) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        cx.reject(r, format!("reduce_by_key `{}`: {e}", name(how)))?;
+                        continue;
+                    }
+                },
+            };
+            if let Some(&i) = index.get(key.as_ref()) {
+                let acc = &mut accs[i].1;
+                *acc = acc.combine(value, how).map_err(|e| cx.error(e))?;
+            } else {
+                index.insert(key.clone(), accs.len());
+                accs.push((key, value));
+            }
+        }
+        for (key, acc) in accs {
+            buckets[partition_of(&key, n)].push_with(|b| {
+                b.push(0x92);
+                b.extend_from_slice(&key);
+                acc.write(b);
+            });
+        }
+        Ok(())
+    })?;
+    let merge = if how == BuiltinReducer::Count {
+        BuiltinReducer::Sum
+    } else {
+        how
+    };
+    gather(scattered, n)
+        .into_par_iter()
+        .map(|parts| {
+            let mut index: FastMap<&[u8], usize> = FastMap::default();
+            let mut accs: Vec<(&[u8], Num)> = Vec::new();
+            for r in parts.iter().flat_map(Partition::iter) {
+                let (k, v) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
+                let v = Num::read(v).map_err(|e| cx.error(e))?;
+                if let Some(&i) = index.get(k) {
+                    let acc = &mut accs[i].1;
+                    *acc = acc.combine(v, merge).map_err(|e| cx.error(e))?;
+                } else {
+                    index.insert(k, accs.len());
+                    accs.push((k, v));
+                }
+            }
+            let mut out = Partition::with_capacity(accs.len(), accs.len() * 16);
+            for (k, acc) in accs {
+                out.push_with(|b| {
+                    b.push(0x92);
+                    b.extend_from_slice(k);
+                    acc.write(b);
+                });
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
+fn name(how: BuiltinReducer) -> &'static str {
+    match how {
+        BuiltinReducer::Sum => "sum",
+        BuiltinReducer::Count => "count",
+        BuiltinReducer::Min => "min",
+        BuiltinReducer::Max => "max",
+    }
+}
+
+/// Groups `[key, [values]]` map-side, shuffles them, merges groups per key and calls the
+/// reducer once per output partition.
+fn reduce_plugin(
+    batch: &Batch,
+    n: usize,
+    f: &PluginFn,
+    cx: &OpContext<'_>,
+) -> Result<Vec<Partition>, OpError> {
+    let inputs: Vec<&Partition> = batch.partitions.iter().collect();
+    let scattered = scatter(&inputs, n, |p, buckets| {
+        let mut index: FastMap<Cow<'_, [u8]>, usize> = FastMap::default();
+        let mut groups: Groups<'_> = Vec::new();
+        for r in p.iter() {
+            let Some((key, v)) = pair_key(r, cx)? else {
+                continue;
+            };
+            if let Some(&i) = index.get(key.as_ref()) {
+                groups[i].1.push(v);
+            } else {
+                index.insert(key.clone(), groups.len());
+                groups.push((key, vec![v]));
+            }
+        }
+        for (key, values) in groups {
+            buckets[partition_of(&key, n)].push_with(|b| write_group(b, &key, &values));
+        }
+        Ok(())
+    })?;
+    gather(scattered, n)
+        .into_par_iter()
+        .enumerate()
+        .map(|(j, parts)| {
+            let mut index: FastMap<&[u8], usize> = FastMap::default();
+            let mut groups: Vec<(&[u8], Vec<&[u8]>)> = Vec::new();
+            for r in parts.iter().flat_map(Partition::iter) {
+                let (k, values) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
+                let mut vr = msgpack::Reader::new(values);
+                let count = vr.array_len().map_err(|e| cx.error(e.to_string()))?;
+                let slot = match index.get(k) {
+                    Some(&i) => i,
+                    None => {
+                        index.insert(k, groups.len());
+                        groups.push((k, Vec::new()));
+                        groups.len() - 1
+                    }
+                };
+                for _ in 0..count {
+                    groups[slot].1.push(vr.value().map_err(|e| cx.error(e.to_string()))?);
+                }
+            }
+            if groups.is_empty() {
+                return Ok(Partition::new());
+            }
+            let mut items = Partition::new();
+            for (k, values) in &groups {
+                items.push_with(|b| write_group(b, k, values));
+            }
+            let out = cx.call(f, Shape::Reduce, j as u32, items.len() as u32, items.bytes())?;
+            let mut failed = vec![false; groups.len()];
+            for e in &out.errors {
+                let reason = format!("plugin `{}` function `{}`: {}", f.plugin.name(), f.function, e.message);
+                match e.index.and_then(|i| items.get(i as usize).map(|g| (i, g))) {
+                    Some((i, group)) => {
+                        failed[i as usize] = true;
+                        cx.reject(group, reason)?;
+                    }
+                    None => return Err(cx.error(reason)),
+                }
+            }
+            let kept: Vec<&[u8]> = groups.iter().zip(&failed).filter(|(_, &x)| !x).map(|(g, _)| g.0).collect();
+            if kept.len() != out.items.len() {
+                return Err(cx.error(format!(
+                    "plugin `{}` function `{}` returned {} values for {} groups (a reduce function returns one value per group)",
+                    f.plugin.name(), f.function, out.items.len(), kept.len()
+                )));
+            }
+            let mut result = Partition::with_capacity(kept.len(), out.items.bytes().len() * 2);
+            for (k, v) in kept.into_iter().zip(out.items.iter()) {
+                result.push_with(|b| write_pair(b, k, v));
+            }
+            Ok(result)
+        })
+        .collect()
+}
+
+/// Groups of values by key, in first-seen order.
+type Groups<'a> = Vec<(Cow<'a, [u8]>, Vec<&'a [u8]>)>;
+
+fn write_group(b: &mut Vec<u8>, key: &[u8], values: &[&[u8]]) {
+    b.push(0x92);
+    b.extend_from_slice(key);
+    msgpack::write_array_len(b, values.len() as u32);
+    for v in values {
+        b.extend_from_slice(v);
+    }
+}

@@ -1,0 +1,166 @@
+//! Receivers: tokio tasks that read lines from a pushed source into a block generator,
+//! and [`ReceiverInput`], the batcher side that turns sealed blocks into a batch.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
+
+use super::lines::LineSplitter;
+use super::{LineDecoder, SourceBatch};
+use crate::batch::{BlockGenerator, BlockStore, RateLimiter};
+use crate::record::{Batch, Partition};
+
+/// What a receiver reads.
+#[derive(Debug, Clone)]
+pub enum ReceiverKind {
+    /// A TCP client connected to `host:port`, reconnecting with backoff.
+    Tcp { host: String, port: u16 },
+    /// Standard input, until its end.
+    Stdin,
+}
+
+/// Everything needed to start a receiver.
+#[derive(Debug, Clone)]
+pub struct ReceiverSpec {
+    /// What to read.
+    pub kind: ReceiverKind,
+    /// How lines become records.
+    pub decoder: LineDecoder,
+    /// Longest accepted line.
+    pub max_line: usize,
+    /// Records per second, at most.
+    pub rate_limit: Option<u64>,
+}
+
+impl ReceiverSpec {
+    /// Starts the receiver and its block timer on `rt`; returns the batcher side.
+    pub fn start(
+        self,
+        rt: &Handle,
+        store: Arc<dyn BlockStore>,
+        block_interval: Duration,
+        partitions: Option<usize>,
+    ) -> ReceiverInput {
+        let generator = BlockGenerator::new(self.decoder.source(), store);
+        let timer = {
+            let g = generator.clone();
+            rt.spawn(async move {
+                let mut tick = tokio::time::interval(block_interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    g.seal();
+                }
+            })
+        };
+        let reader = {
+            let g = generator.clone();
+            match self.kind.clone() {
+                ReceiverKind::Tcp { host, port } => rt.spawn(super::tcp::run(self, host, port, g)),
+                ReceiverKind::Stdin => rt.spawn(super::stdin::run(self, g)),
+            }
+        };
+        ReceiverInput {
+            generator,
+            partitions,
+            tasks: vec![timer, reader],
+        }
+    }
+}
+
+/// Reads `input` to its end, pushing records (in chunks) into `generator`. `position`
+/// names a byte offset for dead letters. Returns the bytes read.
+pub(super) async fn pump<R: AsyncRead + Unpin>(
+    spec: &ReceiverSpec,
+    mut input: R,
+    generator: &BlockGenerator,
+    rate: &mut Option<RateLimiter>,
+    position: impl Fn(u64) -> String,
+) -> std::io::Result<u64> {
+    let mut splitter = LineSplitter::new(spec.max_line);
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = input.read(&mut buf).await?;
+        let mut records = Partition::new();
+        let mut dead = Vec::new();
+        let mut on_line = |line: super::lines::Line<'_>, at: super::lines::LineAt| {
+            if let Err(d) = spec
+                .decoder
+                .decode(line, &mut records, || position(at.offset))
+            {
+                dead.push(d);
+            }
+        };
+        if n == 0 {
+            splitter.finish(&mut on_line);
+        } else {
+            splitter.feed(&buf[..n], &mut on_line);
+        }
+        let count = records.len() as u64;
+        if count > 0 || !dead.is_empty() {
+            generator.push(&records, dead);
+        }
+        if n == 0 {
+            return Ok(splitter.consumed());
+        }
+        if let Some(wait) = rate.as_mut().and_then(|r| r.admit(count)) {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// The batcher side of a receiver: at each batch time, all sealed blocks become a batch.
+pub struct ReceiverInput {
+    generator: Arc<BlockGenerator>,
+    partitions: Option<usize>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ReceiverInput {
+    /// Seals the current block and takes every sealed block: one partition per block, or
+    /// the records spread evenly over the configured number of partitions.
+    pub fn take_batch(&mut self) -> SourceBatch {
+        self.generator.seal();
+        let blocks = self.generator.take_sealed();
+        let mut dead_letters = Vec::new();
+        let mut parts = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            dead_letters.extend(b.dead_letters);
+            if !b.records.is_empty() {
+                parts.push(b.records);
+            }
+        }
+        let partitions = match self.partitions {
+            Some(n) => spread(&parts, n),
+            None => parts,
+        };
+        SourceBatch {
+            batch: Some(Batch::new(partitions)),
+            dead_letters,
+        }
+    }
+}
+
+impl Drop for ReceiverInput {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Spreads records evenly over `n` partitions, keeping their order.
+pub fn spread(parts: &[Partition], n: usize) -> Vec<Partition> {
+    let n = n.max(1);
+    let total: usize = parts.iter().map(Partition::len).sum();
+    let mut out: Vec<Partition> = (0..n).map(|_| Partition::new()).collect();
+    for (i, r) in parts.iter().flat_map(Partition::iter).enumerate() {
+        // Record i goes to the partition p with p*total/n <= i < (p+1)*total/n.
+        let p = (i * n) / total.max(1);
+        out[p.min(n - 1)].push(r);
+    }
+    out
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the engine through the real `sluice` binary and the library:
+//! job files, sources (queue, files, TCP), operators, sinks, error policies.
+
+mod support;
+
+mod broken_jobs;
+mod queue_jobs;

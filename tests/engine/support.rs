@@ -1,0 +1,86 @@
+//! Helpers: job files in temporary directories, running the `sluice` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary directory holding a job file.
+pub struct JobDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl JobDir {
+    /// A directory with `job.toml` holding `text`.
+    pub fn new(text: &str) -> JobDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("job.toml"), text).expect("write job");
+        JobDir { dir }
+    }
+
+    /// The job file.
+    pub fn job(&self) -> PathBuf {
+        self.dir.path().join("job.toml")
+    }
+
+    /// A path inside the directory.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// `sluice run job.toml --clock virtual --batches N --quiet`.
+    pub fn run_virtual(&self, batches: u64) -> Output {
+        sluice(&[
+            "run",
+            self.job().to_str().unwrap(),
+            "--clock",
+            "virtual",
+            "--batches",
+            &batches.to_string(),
+            "--quiet",
+        ])
+    }
+}
+
+/// Runs the `sluice` binary with `args`.
+pub fn sluice(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run sluice")
+}
+
+/// stdout as text, asserting success.
+pub fn ok_stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "sluice failed: {}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
+}
+
+/// stderr as text, asserting failure.
+pub fn err_stderr(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "sluice succeeded unexpectedly; stdout:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
+}
+
+/// The JSON lines of a files-sink batch file, parsed.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect()
+}
+
+/// Sorts JSON values by their text (for shuffle outputs, whose order is not defined).
+pub fn sorted(mut v: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    v.sort_by_key(|x| x.to_string());
+    v
+}
