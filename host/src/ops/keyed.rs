@@ -20,29 +20,15 @@ pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// A fast hash set, as [`FastMap`].
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
 
-/// A stable 64-bit hash of a canonical key (FNV-1a over 8-byte words, then a mix).
+/// A stable 64-bit hash of a canonical key (the shuffle's, so that keyed state and the hash
+/// shuffle agree on partitions).
 pub fn key_hash(key: &[u8]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ key.len() as u64;
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h ^ w).wrapping_mul(PRIME);
-    }
-    for &b in chunks.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
-    }
-    // Final avalanche (from MurmurHash3's fmix64) so that the low bits are usable.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+    super::shuffle::stable_hash(key)
 }
 
-/// The partition (of `n`) that a canonical key belongs to.
+/// The partition (of `n`) that a canonical key belongs to: the shuffle's `partition_of`.
 pub fn key_partition(key: &[u8], n: usize) -> usize {
-    (key_hash(key) % n.max(1) as u64) as usize
+    super::shuffle::partition_of(key, n.max(1))
 }
 
 /// The values of one partition grouped by key, keys in order of first appearance.
@@ -189,6 +175,10 @@ mod tests {
         let spread: FastSet<usize> = (0..100u8).map(|i| key_partition(&[i], 8)).collect();
         assert_eq!(spread.len(), 8);
         assert_eq!(key_hash(&[0xa1, b'a']), 16_380_874_717_980_495_009);
+        assert_eq!(
+            key_partition(&[0xa1, b'a'], 4),
+            super::super::shuffle::partition_of(&[0xa1, b'a'], 4)
+        );
     }
 
     #[test]
