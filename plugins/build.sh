@@ -78,26 +78,33 @@ build_c() {
         compgen -G "$dir*.c" >/dev/null && dirs+=("$dir")
     done
     [[ ${#dirs[@]} == 0 ]] && return
-    if ! command -v clang >/dev/null || ! command -v wasm-ld >/dev/null; then
-        warn "SKIPPED C plugins: clang or wasm-ld not found (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev)"
+    local missing=""
+    command -v clang >/dev/null || missing+=" clang"
+    command -v wasm-ld >/dev/null || missing+=" lld"
+    [[ -f /usr/lib/wasm32-wasi/libc.a ]] || missing+=" wasi-libc"
+    [[ -f /usr/include/msgpuck.h ]] || missing+=" libmsgpuck-dev"
+    if [[ -n "$missing" ]]; then
+        warn "SKIPPED C plugins: missing$missing (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev)"
         SKIPPED+=(c)
         return
     fi
+    # msgpuck.h lives in /usr/include beside glibc's headers, which must not be seen by a
+    # wasm32-wasi compile: expose it alone.
+    local shim="$PLUGINS/target/c-include"
+    mkdir -p "$shim"
+    ln -sf /usr/include/msgpuck.h "$shim/msgpuck.h"
     local dir name out
     for dir in "${dirs[@]}"; do
         name="$(basename "$dir")"
         out="$DIST/$name.wasm"
         stale "$out" "$dir" "$PLUGINS/build.sh" || continue
         say "building C plugin $name"
-        # Reactor: exports _initialize (run once per instance), no main. The sysroot is
-        # wasi-libc; msgpuck is header-only (MP_LIBRARY=1 compiles its inline functions).
+        # A reactor: exports _initialize (runs constructors once per instance), no main.
+        # Exports are declared in the source with __attribute__((export_name)).
         if ! clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wall -Wextra -Werror \
-            -I/usr/include/wasm32-wasi -isystem /usr/include/msgpuck-shim "$dir"*.c \
-            -Wl,--export=sluice_abi_version -Wl,--export=sluice_alloc -Wl,--export=sluice_free \
-            -Wl,--export-dynamic -Wl,--strip-debug \
-            -o "$out.tmp.$$"; then
+            -isystem "$shim" "$dir"*.c -Wl,--strip-debug -o "$out.tmp.$$"; then
             rm -f "$out.tmp.$$"
-            warn "FAILED to build C plugin $name (missing wasi-libc, libclang-rt-14-dev-wasm32 or libmsgpuck-dev?)"
+            warn "FAILED to build C plugin $name (is libclang-rt-14-dev-wasm32 installed?)"
             exit 1
         fi
         mv -f "$out.tmp.$$" "$out"

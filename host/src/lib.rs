@@ -5,10 +5,12 @@
 //! same flow. See `docs/architecture.md` for the tour.
 
 pub mod batch;
+pub mod checkpoint;
 pub mod exec;
 pub mod job;
 pub mod ops;
 pub mod record;
 pub mod sink;
 pub mod source;
+pub mod wal;
 pub mod wasm;

@@ -10,6 +10,9 @@ use std::fmt;
 /// Deepest nesting of arrays and maps [`skip`] accepts.
 pub const MAX_DEPTH: usize = 128;
 
+/// Nesting levels [`Reader::skip_value`] tracks without allocating.
+const SHALLOW: usize = 16;
+
 /// Why a MessagePack document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError {
@@ -165,14 +168,22 @@ impl<'a> Reader<'a> {
         // Iterative: `pending` counts values still to skip at the current nesting.
         let mut pending: u64 = 1;
         let mut depth = 0usize;
-        let mut stack: [u64; MAX_DEPTH] = [0; MAX_DEPTH];
+        // The counts of the enclosing levels: the first few inline (zeroing a full
+        // MAX_DEPTH array per value dominated the cost of skipping small records), deeper
+        // ones on the heap.
+        let mut shallow = [0u64; SHALLOW];
+        let mut deep: Vec<u64> = Vec::new();
         loop {
             while pending == 0 {
                 if depth == 0 {
                     return Ok(());
                 }
                 depth -= 1;
-                pending = stack[depth];
+                pending = if depth < SHALLOW {
+                    shallow[depth]
+                } else {
+                    deep.pop().unwrap_or(0)
+                };
             }
             pending -= 1;
             let at = self.pos;
@@ -217,7 +228,11 @@ impl<'a> Reader<'a> {
                 if depth == MAX_DEPTH {
                     return Err(err(at, DecodeErrorKind::TooDeep));
                 }
-                stack[depth] = pending;
+                if depth < SHALLOW {
+                    shallow[depth] = pending;
+                } else {
+                    deep.push(pending);
+                }
                 depth += 1;
                 pending = children;
             }

@@ -111,3 +111,22 @@ fn skips_every_single_byte_marker_without_panicking() {
         let _ = value_len(&[m, 0xff, 0xff, 0xff, 0xff, 0xff]);
     }
 }
+
+#[test]
+fn skips_nesting_deeper_than_the_inline_levels() {
+    // [[[...[1, 2]..., 2], 2]: siblings after every level, 40 levels deep.
+    let mut v = vec![0x01];
+    for _ in 0..40 {
+        let mut outer = vec![0x92];
+        outer.extend_from_slice(&v);
+        outer.push(0x02);
+        v = outer;
+    }
+    let mut doc = v.clone();
+    doc.push(0x07);
+    let mut r = Reader::new(&doc);
+    assert_eq!(r.value().unwrap(), &v[..]);
+    assert_eq!(r.int().unwrap(), 7);
+    // A truncated deep value is still an error.
+    assert!(value_len(&v[..v.len() - 1]).is_err());
+}
