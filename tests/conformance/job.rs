@@ -123,7 +123,7 @@ pub fn case_job(case: &Value, plugin_path: &str) -> Result<CaseJob, String> {
     };
     let _ = writeln!(
         b.toml,
-        "[job]\nname = \"conformance\"\nbatch_interval = \"{batch_ms}ms\"\npartitions = 2"
+        "[job]\nname = \"conformance\"\nbatch_interval = \"{batch_ms}ms\"\nblock_interval = \"{batch_ms}ms\"\npartitions = 2"
     );
     let _ = writeln!(
         b.toml,

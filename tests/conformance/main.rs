@@ -125,7 +125,8 @@ fn run_all() -> Result<bool> {
     let filter = std::env::var("SLUICE_CONFORMANCE_FILTER").unwrap_or_default();
     let verbose = std::env::var_os("SLUICE_CONFORMANCE_VERBOSE").is_some();
     let plugin = spark_builtins()?;
-    let runtime = WasmRuntime::new(RuntimeConfig::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let runtime =
+        WasmRuntime::new(RuntimeConfig::from_env()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (mut passed, mut failed) = (0, 0);
     for case in cases {
         let id = case["id"].as_str().unwrap_or("?");

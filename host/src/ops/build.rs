@@ -257,9 +257,9 @@ fn initial_state(
 /// # Errors
 /// A [`JobError`] for an unknown function.
 pub fn combine_by_key(c: &CombineConfig, cx: &BuildContext<'_>) -> Built {
-    let combiner = match plugin_or_builtin(cx, "fn", &c.func)? {
-        Ok(b) => Combiner::Builtin(b),
-        Err(_) => {
+    let combiner = match Builtin::from_name(&c.func) {
+        Some(b) => Combiner::Builtin(b),
+        None => {
             let f = |suffix: &str| cx.plugin_fn(&format!("{}_{suffix}", c.func));
             Combiner::Plugin {
                 create: f("create")?,
