@@ -5,6 +5,7 @@
 //! same flow. See `docs/architecture.md` for the tour.
 
 pub mod batch;
+pub mod brokers;
 pub mod checkpoint;
 pub mod exec;
 pub mod job;

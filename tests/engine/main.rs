@@ -4,4 +4,6 @@
 mod support;
 
 mod broken_jobs;
+mod plugin_jobs;
 mod queue_jobs;
+mod sources;

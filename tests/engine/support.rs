@@ -84,3 +84,50 @@ pub fn sorted(mut v: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
     v.sort_by_key(|x| x.to_string());
     v
 }
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}
+
+/// `plugins/dist/words.wasm`, built by `plugins/build.sh` once per test process.
+pub fn words_wasm() -> PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(repo_root().join("plugins/build.sh"))
+            .arg("--quiet")
+            .status()
+            .expect("run plugins/build.sh");
+        assert!(status.success(), "plugins/build.sh failed");
+    });
+    let path = repo_root().join("plugins/dist/words.wasm");
+    assert!(path.is_file(), "{} missing", path.display());
+    path
+}
+
+/// A `[plugins.words]` table pointing at the built words plugin.
+pub fn words_plugin() -> String {
+    format!(
+        "[plugins.words]\npath = {:?}\n",
+        words_wasm().display().to_string()
+    )
+}
+
+/// Word counts of lines, computed independently of Sluice.
+pub fn count_words<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<serde_json::Value> {
+    let mut counts = std::collections::BTreeMap::<String, i64>::new();
+    for l in lines {
+        for w in l.split_whitespace() {
+            *counts.entry(w.to_owned()).or_default() += 1;
+        }
+    }
+    sorted(
+        counts
+            .into_iter()
+            .map(|(w, n)| serde_json::json!([w, n]))
+            .collect(),
+    )
+}

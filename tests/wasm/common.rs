@@ -15,10 +15,11 @@ pub fn runtime() -> Arc<WasmRuntime> {
         .clone()
 }
 
-/// Small limits so that hostile tests end quickly.
+/// Small limits so that hostile tests end quickly (the deadline leaves room for a loaded
+/// machine; the deadline test sets its own).
 pub fn test_limits() -> Limits {
     Limits {
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_secs(5),
         memory_bytes: 16 << 20,
         output_bytes: 1 << 20,
         fuel: None,
@@ -210,8 +211,11 @@ pub const INITIALIZE: &str = r#"
 /// constant documents: each `(name, doc)` becomes an export returning a copy of `doc`.
 pub fn module(parts: &[&str], constants: &[(&str, Vec<u8>)]) -> String {
     let mut wat = String::from("(module\n");
-    wat.push_str(CORE);
-    for p in parts {
+    // Imports come first in the text format.
+    let (imports, rest): (Vec<&str>, Vec<&str>) = parts
+        .iter()
+        .partition(|p| p.trim_start().starts_with("(import"));
+    for p in imports.iter().chain([&CORE]).chain(&rest) {
         wat.push_str(p);
         wat.push('\n');
     }

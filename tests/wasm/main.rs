@@ -5,5 +5,7 @@ mod cache;
 mod calls;
 mod cli;
 mod common;
+mod host_io;
 mod hostile;
+mod plugins;
 mod validation;

@@ -20,7 +20,7 @@ impl ValidateCommand {
     /// functions, sources' data. Prints a summary on success.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let doc = JobDocument::load(&self.job)?;
-        let runtime = WasmRuntime::new(RuntimeConfig::default())?;
+        let runtime = WasmRuntime::new(RuntimeConfig::from_env())?;
         let plan = Plan::build(&doc, &runtime, PlanMode::Validate)?;
         println!(
             "{}: ok: job `{}`, {} source(s), {} stream(s) in {} stage(s), {} sink(s), {} plugin(s)",

@@ -64,7 +64,7 @@ fn now_ms() -> i64 {
 /// [`ExecError`] when the job cannot start or a batch fails.
 pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecError> {
     let runtime =
-        WasmRuntime::new(RuntimeConfig::default()).map_err(|e| ExecError::Setup(e.to_string()))?;
+        WasmRuntime::new(RuntimeConfig::from_env()).map_err(|e| ExecError::Setup(e.to_string()))?;
     let plan = Plan::build(doc, &runtime, PlanMode::Run)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

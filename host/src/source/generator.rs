@@ -19,17 +19,23 @@ const SYLLABLES_C: &[u8] = b"bcdfghjklmnprstvwxyz";
 const SYLLABLES_V: &[u8] = b"aeiou";
 
 /// Word `i` of the generator's vocabulary: two or more consonant-vowel syllables, distinct
-/// for distinct `i` (`"baba"`, `"caba"`, …).
+/// for distinct `i` (the first syllable is digit 0 of `i` in base 100, each later one digit
+/// d shifted by digit 0, so words vary in every syllable).
 pub fn vocabulary_word(i: usize) -> String {
-    let mut out = String::new();
-    let mut n = i;
-    let mut syllables = 0;
-    while n > 0 || syllables < 2 {
-        let s = n % 100;
+    let syllable = |s: usize, out: &mut String| {
         out.push(SYLLABLES_C[s / 5] as char);
         out.push(SYLLABLES_V[s % 5] as char);
+    };
+    let first = i % 100;
+    let mut out = String::new();
+    syllable(first, &mut out);
+    let mut n = i / 100;
+    loop {
+        syllable((n % 100 + first * 37) % 100, &mut out);
         n /= 100;
-        syllables += 1;
+        if n == 0 {
+            break;
+        }
     }
     out
 }

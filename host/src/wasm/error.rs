@@ -251,6 +251,8 @@ impl fmt::Display for DisplayBytes {
             write!(f, "{:.1} GiB", b as f64 / f64::from(1 << 30))
         } else if b >= 1 << 20 {
             write!(f, "{:.1} MiB", b as f64 / f64::from(1 << 20))
+        } else if b >= 1 << 10 {
+            write!(f, "{:.1} KiB", b as f64 / f64::from(1 << 10))
         } else {
             write!(f, "{b} bytes")
         }
@@ -275,6 +277,8 @@ mod tests {
         assert_eq!(DisplayBytes(256 << 20).to_string(), "256 MiB");
         assert_eq!(DisplayBytes(64 << 10).to_string(), "64 KiB");
         assert_eq!(DisplayBytes(100).to_string(), "100 bytes");
+        assert_eq!(DisplayBytes(106080).to_string(), "103.6 KiB");
+        assert_eq!(DisplayBytes(u64::from(u32::MAX)).to_string(), "4.0 GiB");
     }
 
     #[test]

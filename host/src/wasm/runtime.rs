@@ -1,10 +1,10 @@
 //! [`WasmRuntime`]: the process's one wasmtime `Engine`, its epoch ticker and its on-disk
 //! compilation cache.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -12,6 +12,8 @@ use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, Module,
     PoolingAllocationConfig, WasmBacktraceDetails,
 };
+
+use sha2::{Digest, Sha256};
 
 use super::error::PluginError;
 
@@ -64,6 +66,8 @@ pub struct CacheStats {
 pub struct WasmRuntime {
     engine: Engine,
     cache: Option<Cache>,
+    /// Modules compiled by this process, by the SHA-256 of their bytes.
+    modules: Mutex<HashMap<[u8; 32], Module>>,
     pooling: bool,
     _ticker: EpochTicker,
 }
@@ -110,6 +114,7 @@ impl WasmRuntime {
         Ok(Arc::new(WasmRuntime {
             engine,
             cache,
+            modules: Mutex::new(HashMap::new()),
             pooling,
             _ticker: ticker,
         }))
@@ -138,16 +143,23 @@ impl WasmRuntime {
         self.pooling
     }
 
-    /// Compiles `bytes` (or loads the compiled code from the cache).
+    /// Compiles `bytes` once per process (or loads the compiled code from the disk cache).
     ///
-    /// Returns the module and whether it came from the cache.
+    /// Returns the module and whether it was compiled before (by this process or one
+    /// that wrote the disk cache).
     pub(crate) fn compile(&self, path: &Path, bytes: &[u8]) -> Result<(Module, bool), PluginError> {
+        let key: [u8; 32] = Sha256::digest(bytes).into();
+        let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = modules.get(&key) {
+            return Ok((m.clone(), true));
+        }
         let before = self.cache_stats().map_or(0, |s| s.hits);
         let module = Module::new(&self.engine, bytes).map_err(|e| PluginError::Invalid {
             path: path.to_owned(),
             message: format!("not a valid WebAssembly module: {}", e.root_cause()),
         })?;
         let hit = self.cache_stats().is_some_and(|s| s.hits > before);
+        modules.insert(key, module.clone());
         Ok((module, hit))
     }
 }

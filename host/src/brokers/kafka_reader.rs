@@ -1,0 +1,465 @@
+//! [`KafkaReader`]: reads exact offset ranges of Kafka partitions, like Spark's direct
+//! stream. Partitions are assigned (no group join, no rebalances) and read from offsets
+//! the caller owns; the group only receives commits, for monitoring tools.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::base_consumer::PartitionQueue;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::kafka_context::KafkaContext;
+use super::BrokerError;
+
+/// Where a reader starts when the caller has no recorded offsets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KafkaStart {
+    /// The group's committed offsets; the earliest offset where there are none.
+    #[default]
+    Committed,
+    /// The earliest offset still in each partition.
+    Earliest,
+    /// The end of each partition (only records produced from now on).
+    Latest,
+}
+
+/// How to reach the brokers and what to read.
+#[derive(Debug, Clone)]
+pub struct KafkaReaderConfig {
+    /// `host:port[,host:port...]`.
+    pub bootstrap: String,
+    /// The topics, read in this order; every partition of each.
+    pub topics: Vec<String>,
+    /// The consumer group offsets are committed to.
+    pub group: String,
+    /// Extra librdkafka properties, applied last.
+    pub properties: Vec<(String, String)>,
+    /// Timeout of metadata, offset and commit requests.
+    pub timeout: Duration,
+}
+
+/// What one read of a partition did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionRead {
+    /// Records handed to the callback.
+    pub records: u64,
+    /// The offset the read started at.
+    pub from: i64,
+    /// The offset the next read starts at.
+    pub until: i64,
+}
+
+struct Cursor {
+    topic: String,
+    partition: i32,
+    next: i64,
+    stash: VecDeque<OwnedMessage>,
+}
+
+/// Reads assigned Kafka partitions from offsets the caller controls.
+pub struct KafkaReader {
+    config: KafkaReaderConfig,
+    consumer: Arc<BaseConsumer<KafkaContext>>,
+    cursors: Vec<Cursor>,
+    queues: Vec<PartitionQueue<KafkaContext>>,
+    unreachable: bool,
+}
+
+impl KafkaReader {
+    /// Connects, checks that every topic exists and lists its partitions, then starts at
+    /// `start`.
+    ///
+    /// # Errors
+    /// [`BrokerError::UnknownTopic`] naming a missing topic; [`BrokerError::Kafka`] when the
+    /// brokers cannot be reached or refuse a request.
+    pub fn open(config: KafkaReaderConfig, start: KafkaStart) -> Result<Self, BrokerError> {
+        let mut cc = ClientConfig::new();
+        cc.set("bootstrap.servers", &config.bootstrap)
+            .set("group.id", &config.group)
+            .set("client.id", "sluice")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "true")
+            .set("auto.offset.reset", "error")
+            .set("fetch.wait.max.ms", "100")
+            .set("reconnect.backoff.ms", "100")
+            .set("reconnect.backoff.max.ms", "1000")
+            .set("queued.max.messages.kbytes", "16384");
+        for (k, v) in &config.properties {
+            cc.set(k, v);
+        }
+        let consumer: BaseConsumer<KafkaContext> = cc
+            .create_with_context(KafkaContext::default())
+            .map_err(|e| kafka_error(&config.bootstrap, "cannot create the consumer", &e))?;
+        let mut reader = KafkaReader {
+            consumer: Arc::new(consumer),
+            cursors: Vec::new(),
+            queues: Vec::new(),
+            unreachable: false,
+            config,
+        };
+        reader.list_partitions()?;
+        reader.start_at(start)?;
+        Ok(reader)
+    }
+
+    fn list_partitions(&mut self) -> Result<(), BrokerError> {
+        let bootstrap = self.config.bootstrap.clone();
+        for topic in &self.config.topics {
+            let md = self
+                .consumer
+                .fetch_metadata(Some(topic), self.config.timeout)
+                .map_err(|e| {
+                    kafka_error(
+                        &bootstrap,
+                        &format!("cannot fetch metadata of topic `{topic}`"),
+                        &e,
+                    )
+                })?;
+            let t = md.topics().iter().find(|t| t.name() == topic);
+            let missing = match t {
+                None => true,
+                Some(t) => {
+                    t.error().is_some_and(|e| {
+                        RDKafkaErrorCode::from(e) == RDKafkaErrorCode::UnknownTopicOrPartition
+                    }) || t.partitions().is_empty()
+                }
+            };
+            if missing {
+                return Err(BrokerError::UnknownTopic {
+                    topic: topic.clone(),
+                    bootstrap,
+                });
+            }
+            if let Some(e) = t.and_then(|t| t.error()) {
+                return Err(BrokerError::Kafka {
+                    bootstrap,
+                    message: format!("topic `{topic}`: {:?}", RDKafkaErrorCode::from(e)),
+                });
+            }
+            let mut ids: Vec<i32> = t
+                .map(|t| t.partitions().iter().map(|p| p.id()).collect())
+                .unwrap_or_default();
+            ids.sort_unstable();
+            self.cursors.extend(ids.into_iter().map(|partition| Cursor {
+                topic: topic.clone(),
+                partition,
+                next: 0,
+                stash: VecDeque::new(),
+            }));
+        }
+        Ok(())
+    }
+
+    fn start_at(&mut self, start: KafkaStart) -> Result<(), BrokerError> {
+        let committed = if start == KafkaStart::Committed {
+            let mut tpl = TopicPartitionList::new();
+            for c in &self.cursors {
+                tpl.add_partition(&c.topic, c.partition);
+            }
+            let got = self
+                .consumer
+                .committed_offsets(tpl, self.config.timeout)
+                .map_err(|e| self.error("cannot fetch the group's committed offsets", &e))?;
+            self.cursors
+                .iter()
+                .map(|c| {
+                    match got
+                        .find_partition(&c.topic, c.partition)
+                        .map(|e| e.offset())
+                    {
+                        Some(Offset::Offset(o)) if o >= 0 => Some(o),
+                        _ => None,
+                    }
+                })
+                .collect()
+        } else {
+            vec![None; self.cursors.len()]
+        };
+        for (i, stored) in committed.into_iter().enumerate() {
+            let next = match stored {
+                Some(o) => o,
+                None => {
+                    let c = &self.cursors[i];
+                    let (low, high) = self
+                        .consumer
+                        .fetch_watermarks(&c.topic, c.partition, self.config.timeout)
+                        .map_err(|e| {
+                            self.error(
+                                &format!("cannot list the offsets of {}/{}", c.topic, c.partition),
+                                &e,
+                            )
+                        })?;
+                    if start == KafkaStart::Latest {
+                        high
+                    } else {
+                        low
+                    }
+                }
+            };
+            self.cursors[i].next = next;
+        }
+        self.assign()
+    }
+
+    fn assign(&mut self) -> Result<(), BrokerError> {
+        self.queues.clear();
+        let mut tpl = TopicPartitionList::new();
+        for c in &mut self.cursors {
+            c.stash.clear();
+            tpl.add_partition_offset(&c.topic, c.partition, Offset::Offset(c.next))
+                .map_err(|e| {
+                    kafka_error(&self.config.bootstrap, "cannot build the assignment", &e)
+                })?;
+        }
+        self.consumer
+            .assign(&tpl)
+            .map_err(|e| self.error("cannot assign the partitions", &e))?;
+        for c in &self.cursors {
+            let q = self
+                .consumer
+                .split_partition_queue(&c.topic, c.partition)
+                .ok_or_else(|| BrokerError::Kafka {
+                    bootstrap: self.config.bootstrap.clone(),
+                    message: format!("no queue for partition {}/{}", c.topic, c.partition),
+                })?;
+            self.queues.push(q);
+        }
+        Ok(())
+    }
+
+    /// The partitions read, in order: `(topic, partition)`.
+    pub fn partitions(&self) -> impl ExactSizeIterator<Item = (&str, i32)> + '_ {
+        self.cursors.iter().map(|c| (c.topic.as_str(), c.partition))
+    }
+
+    /// The offset each partition's next read starts at, in [`KafkaReader::partitions`] order.
+    pub fn offsets(&self) -> Vec<i64> {
+        self.cursors.iter().map(|c| c.next).collect()
+    }
+
+    /// Continues every partition from the given offsets (`(topic, partition, offset)`);
+    /// partitions not listed keep their current offset.
+    ///
+    /// # Errors
+    /// [`BrokerError::Kafka`] when a listed partition is not read by this reader, or the
+    /// assignment fails.
+    pub fn seek(&mut self, offsets: &[(String, i32, i64)]) -> Result<(), BrokerError> {
+        for (topic, partition, offset) in offsets {
+            let c = self
+                .cursors
+                .iter_mut()
+                .find(|c| &c.topic == topic && c.partition == *partition)
+                .ok_or_else(|| BrokerError::Kafka {
+                    bootstrap: self.config.bootstrap.clone(),
+                    message: format!(
+                        "cannot seek: partition {topic}/{partition} is not read by this source"
+                    ),
+                })?;
+            c.next = *offset;
+        }
+        self.assign()
+    }
+
+    /// Reads records of partition `index` (in [`KafkaReader::partitions`] order) that are
+    /// already fetched, at most `max`, without waiting; each goes to `on` as
+    /// `(offset, key, payload)`.
+    ///
+    /// # Errors
+    /// [`BrokerError::Kafka`] when the partition reports an error (such as an offset out of
+    /// range after the topic was truncated).
+    pub fn read(
+        &mut self,
+        index: usize,
+        max: u64,
+        on: impl FnMut(i64, Option<&[u8]>, Option<&[u8]>),
+    ) -> Result<PartitionRead, BrokerError> {
+        self.read_until(index, max, i64::MAX, None, on)
+    }
+
+    /// Reads partition `index` from its current offset up to (not including) offset
+    /// `until`, waiting up to `timeout` for records to arrive (a replay of a recorded range).
+    ///
+    /// # Errors
+    /// As [`KafkaReader::read`], and [`BrokerError::Kafka`] when the range is not complete
+    /// within `timeout`.
+    pub fn read_range(
+        &mut self,
+        index: usize,
+        until: i64,
+        timeout: Duration,
+        on: impl FnMut(i64, Option<&[u8]>, Option<&[u8]>),
+    ) -> Result<PartitionRead, BrokerError> {
+        let r = self.read_until(index, u64::MAX, until, Some(Instant::now() + timeout), on)?;
+        if r.until < until {
+            let c = &self.cursors[index];
+            return Err(BrokerError::Kafka {
+                bootstrap: self.config.bootstrap.clone(),
+                message: format!(
+                    "replaying {}/{}: only offsets {}..{} of {}..{until} arrived within {timeout:?}",
+                    c.topic, c.partition, r.from, r.until, r.from
+                ),
+            });
+        }
+        Ok(r)
+    }
+
+    fn read_until(
+        &mut self,
+        index: usize,
+        max: u64,
+        until: i64,
+        deadline: Option<Instant>,
+        mut on: impl FnMut(i64, Option<&[u8]>, Option<&[u8]>),
+    ) -> Result<PartitionRead, BrokerError> {
+        self.serve();
+        let from = self.cursors[index].next;
+        let mut records = 0u64;
+        while records < max && self.cursors[index].next < until {
+            let c = &mut self.cursors[index];
+            if let Some(m) = c.stash.pop_front() {
+                if m.offset() >= c.next {
+                    c.next = m.offset() + 1;
+                    records += 1;
+                    on(m.offset(), m.key(), m.payload());
+                }
+                continue;
+            }
+            let wait = match deadline {
+                Some(d) => d
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(50)),
+                None => Duration::ZERO,
+            };
+            let mut seen = false;
+            let mut at_end = false;
+            let mut timed_out = false;
+            match self.queues[index].poll(wait) {
+                Some(Ok(m)) => {
+                    seen = true;
+                    if m.offset() >= c.next {
+                        c.next = m.offset() + 1;
+                        records += 1;
+                        on(m.offset(), m.key(), m.payload());
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => {
+                    seen = true;
+                    at_end = deadline.is_none();
+                }
+                Some(Err(e)) => {
+                    return Err(kafka_error(
+                        &self.config.bootstrap,
+                        &format!("reading {}/{} at offset {}", c.topic, c.partition, c.next),
+                        &e,
+                    ));
+                }
+                None => timed_out = deadline.is_none_or(|d| Instant::now() >= d),
+            }
+            if seen {
+                self.reachable();
+            } else {
+                self.serve();
+            }
+            if at_end || timed_out {
+                break;
+            }
+        }
+        Ok(PartitionRead {
+            records,
+            from,
+            until: self.cursors[index].next,
+        })
+    }
+
+    /// Serves librdkafka's callbacks and reports broker reachability changes in the log.
+    /// Reads call it; call it when not reading for a while.
+    pub fn serve(&mut self) {
+        while let Some(r) = self.consumer.poll(Duration::ZERO) {
+            if let Ok(m) = r {
+                let m = m.detach();
+                if let Some(c) = self
+                    .cursors
+                    .iter_mut()
+                    .find(|c| c.topic == m.topic() && c.partition == m.partition())
+                {
+                    c.stash.push_back(m);
+                }
+            }
+        }
+        let ctx = self.consumer.context();
+        if let Some(reason) = ctx.down() {
+            if !self.unreachable {
+                self.unreachable = true;
+                tracing::warn!(
+                    bootstrap = %self.config.bootstrap,
+                    "Kafka is unreachable ({reason}); waiting for it to come back."
+                );
+            } else if self
+                .consumer
+                .fetch_metadata(None, Duration::from_millis(300))
+                .is_ok()
+            {
+                self.reachable();
+            }
+        }
+    }
+
+    fn reachable(&mut self) {
+        if self.unreachable {
+            self.unreachable = false;
+            self.consumer.context().mark_up();
+            let at: Vec<String> = self
+                .cursors
+                .iter()
+                .map(|c| format!("{}/{}@{}", c.topic, c.partition, c.next))
+                .collect();
+            tracing::warn!(
+                bootstrap = %self.config.bootstrap,
+                "Kafka is reachable again; resuming at {}.",
+                at.join(", ")
+            );
+        }
+    }
+
+    /// Whether the brokers were last seen unreachable.
+    pub fn is_unreachable(&self) -> bool {
+        self.unreachable
+    }
+
+    /// Commits offsets (`(topic, partition, next offset)`) to the consumer group, waiting for
+    /// the answer. For monitoring tools: Sluice itself resumes from its checkpoints.
+    ///
+    /// # Errors
+    /// [`BrokerError::Kafka`] when the commit fails.
+    pub fn commit(&self, offsets: &[(String, i32, i64)]) -> Result<(), BrokerError> {
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, offset) in offsets {
+            tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+                .map_err(|e| self.error("cannot build the commit", &e))?;
+        }
+        self.consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
+            self.error(
+                &format!("cannot commit offsets to group `{}`", self.config.group),
+                &e,
+            )
+        })
+    }
+
+    fn error(&self, what: &str, e: &KafkaError) -> BrokerError {
+        kafka_error(&self.config.bootstrap, what, e)
+    }
+}
+
+pub(super) fn kafka_error(bootstrap: &str, what: &str, e: &KafkaError) -> BrokerError {
+    BrokerError::Kafka {
+        bootstrap: bootstrap.to_owned(),
+        message: format!("{what}: {e}"),
+    }
+}

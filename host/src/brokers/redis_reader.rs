@@ -1,0 +1,468 @@
+//! [`RedisStreamReader`]: a reliable reader of Redis Streams through a consumer group.
+//!
+//! Entries are read with `XREADGROUP`, which puts them in the consumer's pending list; they
+//! are acknowledged (`XACK`) only when the caller says they are safe (after a checkpoint).
+//! After a restart the consumer's pending entries are read again first, then new ones.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use redis::{Client, Connection, Value};
+
+use super::BrokerError;
+
+/// Where a consumer group starts when it does not exist yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisStart {
+    /// Every entry already in the stream.
+    #[default]
+    Earliest,
+    /// Only entries added from now on.
+    Latest,
+}
+
+/// How to reach Redis and what to read.
+#[derive(Debug, Clone)]
+pub struct RedisStreamReaderConfig {
+    /// `redis://host:port[/db]`.
+    pub url: String,
+    /// The stream keys, read in this order.
+    pub streams: Vec<String>,
+    /// The consumer group (created if missing).
+    pub group: String,
+    /// This consumer's name in the group; keep it stable across restarts, since pending
+    /// entries belong to a consumer.
+    pub consumer: String,
+    /// Where a new group starts.
+    pub start: RedisStart,
+    /// Timeout of connecting and of each command.
+    pub timeout: Duration,
+}
+
+/// One stream entry: its id and its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisEntry {
+    /// The entry id, `ms-seq`.
+    pub id: String,
+    /// Field names and values, in order.
+    pub fields: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl RedisEntry {
+    /// The value of field `name`, if the entry has it.
+    pub fn field(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name.as_bytes())
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+struct StreamCursor {
+    key: String,
+    /// While `Some(id)`: reading this consumer's pending entries after `id`.
+    replay_after: Option<String>,
+    /// The id of the last entry read.
+    last: String,
+    /// Ids read and not acknowledged yet, in order.
+    unacked: VecDeque<String>,
+}
+
+/// Reads streams through a consumer group; acknowledges on request.
+pub struct RedisStreamReader {
+    config: RedisStreamReaderConfig,
+    client: Client,
+    con: Option<Connection>,
+    cursors: Vec<StreamCursor>,
+    unreachable: bool,
+}
+
+impl RedisStreamReader {
+    /// Connects and creates the consumer group on every stream (and the stream) if missing.
+    /// Reading starts with this consumer's pending entries.
+    ///
+    /// # Errors
+    /// [`BrokerError::Redis`] when Redis cannot be reached or refuses.
+    pub fn open(config: RedisStreamReaderConfig) -> Result<Self, BrokerError> {
+        let client = Client::open(config.url.as_str())
+            .map_err(|e| redis_error(&config.url, "invalid URL", &e))?;
+        let cursors = config
+            .streams
+            .iter()
+            .map(|key| StreamCursor {
+                key: key.clone(),
+                replay_after: Some("0".to_owned()),
+                last: "0-0".to_owned(),
+                unacked: VecDeque::new(),
+            })
+            .collect();
+        let mut reader = RedisStreamReader {
+            config,
+            client,
+            con: None,
+            cursors,
+            unreachable: false,
+        };
+        for i in 0..reader.cursors.len() {
+            reader.create_group(i)?;
+        }
+        Ok(reader)
+    }
+
+    fn create_group(&mut self, index: usize) -> Result<(), BrokerError> {
+        let start = match self.config.start {
+            RedisStart::Earliest => "0",
+            RedisStart::Latest => "$",
+        };
+        let key = self.cursors[index].key.clone();
+        let group = self.config.group.clone();
+        let r: redis::RedisResult<Value> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&key)
+            .arg(&group)
+            .arg(start)
+            .arg("MKSTREAM")
+            .query(self.connection()?);
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            Err(e) => Err(self.failed(
+                &format!("cannot create group `{group}` on stream `{key}`"),
+                e,
+            )),
+        }
+    }
+
+    fn connection(&mut self) -> Result<&mut Connection, BrokerError> {
+        if self.con.is_none() {
+            let con = self
+                .client
+                .get_connection_with_timeout(self.config.timeout)
+                .map_err(|e| redis_error(&self.config.url, "cannot connect", &e))?;
+            con.set_read_timeout(Some(self.config.timeout))
+                .and_then(|()| con.set_write_timeout(Some(self.config.timeout)))
+                .map_err(|e| redis_error(&self.config.url, "cannot set timeouts", &e))?;
+            self.con = Some(con);
+        }
+        Ok(self.con.as_mut().expect("connected above"))
+    }
+
+    /// Turns a command error into a [`BrokerError`], dropping a broken connection.
+    fn failed(&mut self, what: &str, e: redis::RedisError) -> BrokerError {
+        if is_connection_error(&e) {
+            self.con = None;
+        }
+        redis_error(&self.config.url, what, &e)
+    }
+
+    /// The streams read, in order.
+    pub fn streams(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.cursors.iter().map(|c| c.key.as_str())
+    }
+
+    /// The id of the last entry read from each stream, in [`RedisStreamReader::streams`] order.
+    pub fn positions(&self) -> Vec<String> {
+        self.cursors.iter().map(|c| c.last.clone()).collect()
+    }
+
+    /// Restarts from a recorded position (`(stream, last id)`): pending entries up to the
+    /// id were in checkpointed batches and are acknowledged now; those after it are read
+    /// again first.
+    ///
+    /// # Errors
+    /// [`BrokerError::Redis`] when a stream is not read here, or Redis fails.
+    pub fn recover(&mut self, positions: &[(String, String)]) -> Result<(), BrokerError> {
+        for (key, id) in positions {
+            let index = self
+                .cursors
+                .iter()
+                .position(|c| &c.key == key)
+                .ok_or_else(|| BrokerError::Redis {
+                    url: self.config.url.clone(),
+                    message: format!("cannot recover: stream `{key}` is not read by this source"),
+                })?;
+            if parse_id(id).is_none() {
+                return Err(BrokerError::Redis {
+                    url: self.config.url.clone(),
+                    message: format!("cannot recover stream `{key}`: `{id}` is not an entry id"),
+                });
+            }
+            let (group, consumer) = (self.config.group.clone(), self.config.consumer.clone());
+            loop {
+                let r: redis::RedisResult<Value> = redis::cmd("XPENDING")
+                    .arg(key)
+                    .arg(&group)
+                    .arg("-")
+                    .arg(id)
+                    .arg(1000)
+                    .arg(&consumer)
+                    .query(self.connection()?);
+                let v = r.map_err(|e| self.failed(&format!("XPENDING on stream `{key}`"), e))?;
+                let ids = pending_ids(&v);
+                if ids.is_empty() {
+                    break;
+                }
+                self.ack(key, &ids)?;
+            }
+            let c = &mut self.cursors[index];
+            c.replay_after = Some(id.clone());
+            c.last = id.clone();
+            c.unacked.clear();
+        }
+        Ok(())
+    }
+
+    /// Reads up to `max` entries of stream `index`: pending entries first (after a
+    /// restart), then new ones, without waiting. While Redis is unreachable this logs once,
+    /// reads nothing and reconnects on the next call.
+    ///
+    /// # Errors
+    /// [`BrokerError::Redis`] when Redis refuses the command (a wrong type, for instance).
+    pub fn read(
+        &mut self,
+        index: usize,
+        max: u64,
+        mut on: impl FnMut(&RedisEntry),
+    ) -> Result<u64, BrokerError> {
+        let mut count = 0u64;
+        while count < max {
+            let key = self.cursors[index].key.clone();
+            let from = self.cursors[index].replay_after.clone();
+            let mut cmd = redis::cmd("XREADGROUP");
+            cmd.arg("GROUP")
+                .arg(&self.config.group)
+                .arg(&self.config.consumer)
+                .arg("COUNT")
+                .arg((max - count).min(10_000))
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(from.as_deref().unwrap_or(">"));
+            let url = self.config.url.clone();
+            let r = self.connection().and_then(|con| {
+                cmd.query::<Value>(con)
+                    .map_err(|e| redis_error(&url, "", &e))
+            });
+            let value = match r {
+                Ok(v) => v,
+                Err(e) => {
+                    if let BrokerError::Redis { message, .. } = &e {
+                        if message.contains("NOGROUP") {
+                            tracing::warn!(url = %self.config.url, stream = %key, "The consumer group is gone; creating it again.");
+                            self.create_group(index)?;
+                            continue;
+                        }
+                    }
+                    self.con = None;
+                    if !self.unreachable {
+                        self.unreachable = true;
+                        tracing::warn!(url = %self.config.url, "Redis is unreachable ({e}); waiting for it to come back.");
+                    }
+                    return Ok(count);
+                }
+            };
+            if self.unreachable {
+                self.unreachable = false;
+                tracing::warn!(url = %self.config.url, stream = %key, "Redis is reachable again; resuming after entry {}.", self.cursors[index].last);
+            }
+            let entries = parse_entries(&value);
+            let c = &mut self.cursors[index];
+            if entries.is_empty() {
+                if c.replay_after.take().is_some() {
+                    continue;
+                }
+                break;
+            }
+            for entry in entries {
+                c.last.clone_from(&entry.id);
+                c.unacked.push_back(entry.id.clone());
+                if c.replay_after.is_some() {
+                    c.replay_after = Some(entry.id.clone());
+                }
+                // A pending entry deleted from the stream comes back without fields: it is
+                // acknowledged with the others and yields no record.
+                if let Some(fields) = entry.fields {
+                    count += 1;
+                    on(&RedisEntry {
+                        id: entry.id,
+                        fields,
+                    });
+                }
+            }
+        }
+        Ok(count)
+    }
+
+    /// Whether Redis was last seen unreachable.
+    pub fn is_unreachable(&self) -> bool {
+        self.unreachable
+    }
+
+    /// Acknowledges every entry read up to and including the given ids (`(stream, id)`,
+    /// as returned by [`RedisStreamReader::positions`]). Returns the number acknowledged.
+    ///
+    /// # Errors
+    /// [`BrokerError::Redis`] when Redis fails; the entries stay pending and are
+    /// acknowledged by a later call.
+    pub fn ack_through(&mut self, positions: &[(String, String)]) -> Result<usize, BrokerError> {
+        let mut total = 0;
+        for (key, id) in positions {
+            let Some(limit) = parse_id(id) else { continue };
+            let Some(c) = self.cursors.iter_mut().find(|c| &c.key == key) else {
+                continue;
+            };
+            let n = c
+                .unacked
+                .iter()
+                .take_while(|i| parse_id(i).is_some_and(|i| i <= limit))
+                .count();
+            let ids: Vec<String> = c.unacked.iter().take(n).cloned().collect();
+            self.ack(key, &ids)?;
+            if let Some(c) = self.cursors.iter_mut().find(|c| &c.key == key) {
+                c.unacked.drain(..n);
+            }
+            total += n;
+        }
+        Ok(total)
+    }
+
+    fn ack(&mut self, key: &str, ids: &[String]) -> Result<(), BrokerError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for chunk in ids.chunks(1000) {
+            pipe.cmd("XACK")
+                .arg(key)
+                .arg(&self.config.group)
+                .arg(chunk)
+                .ignore();
+        }
+        let r: redis::RedisResult<()> = pipe.query(self.connection()?);
+        r.map_err(|e| self.failed(&format!("XACK on stream `{key}`"), e))
+    }
+}
+
+/// An entry as `XREADGROUP` returns it; `fields` is `None` for a deleted pending entry.
+struct RawEntry {
+    id: String,
+    fields: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+}
+
+/// Parses `[[key, [[id, [f, v, ...] | nil], ...]]]` (RESP2) or its RESP3 map form.
+fn parse_entries(v: &Value) -> Vec<RawEntry> {
+    let streams: Vec<&Value> = match v {
+        Value::Array(s) => s
+            .iter()
+            .filter_map(|s| match s {
+                Value::Array(kv) if kv.len() == 2 => Some(&kv[1]),
+                _ => None,
+            })
+            .collect(),
+        Value::Map(m) => m.iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for entries in streams {
+        let Value::Array(entries) = entries else {
+            continue;
+        };
+        for e in entries {
+            let Value::Array(parts) = e else { continue };
+            let Some(id) = parts.first().and_then(text) else {
+                continue;
+            };
+            let fields = match parts.get(1) {
+                Some(Value::Array(fv)) => Some(
+                    fv.chunks(2)
+                        .filter_map(|p| Some((bytes(&p[0])?, bytes(p.get(1)?)?)))
+                        .collect(),
+                ),
+                _ => None,
+            };
+            out.push(RawEntry { id, fields });
+        }
+    }
+    out
+}
+
+/// Ids in an `XPENDING` extended reply: `[[id, consumer, idle, deliveries], ...]`.
+fn pending_ids(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::Array(p) => p.first().and_then(text),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::BulkString(b) => Some(b.clone()),
+        Value::SimpleString(s) => Some(s.clone().into_bytes()),
+        Value::Int(i) => Some(i.to_string().into_bytes()),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    bytes(v).and_then(|b| String::from_utf8(b).ok())
+}
+
+/// `ms-seq` (or `ms`) as a comparable pair.
+pub(super) fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+pub(super) fn is_connection_error(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
+}
+
+pub(super) fn redis_error(url: &str, what: &str, e: &redis::RedisError) -> BrokerError {
+    BrokerError::Redis {
+        url: url.to_owned(),
+        message: if what.is_empty() {
+            e.to_string()
+        } else {
+            format!("{what}: {e}")
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_compare_numerically() {
+        assert!(parse_id("10-0") > parse_id("9-5"));
+        assert!(parse_id("5-10") > parse_id("5-9"));
+        assert_eq!(parse_id("7"), Some((7, 0)));
+        assert_eq!(parse_id("x-1"), None);
+    }
+
+    #[test]
+    fn parses_entries_and_deleted_ones() {
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let reply = Value::Array(vec![Value::Array(vec![
+            b("s"),
+            Value::Array(vec![
+                Value::Array(vec![b("1-0"), Value::Array(vec![b("value"), b("x")])]),
+                Value::Array(vec![b("2-0"), Value::Nil]),
+            ]),
+        ])]);
+        let e = parse_entries(&reply);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].id, "1-0");
+        assert_eq!(
+            e[0].fields.as_deref(),
+            Some(&[(b"value".to_vec(), b"x".to_vec())][..])
+        );
+        assert!(e[1].fields.is_none());
+    }
+}

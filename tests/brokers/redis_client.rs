@@ -1,0 +1,148 @@
+//! The Redis Streams client wrappers against a real redis-server: pending entries replayed
+//! after a crash, acknowledgement only on request, recovery from a recorded id, and a
+//! server restart in the middle.
+
+use std::time::Duration;
+
+use sluice::brokers::{
+    RedisEntry, RedisStart, RedisStreamReader, RedisStreamReaderConfig, RedisStreamWriter,
+};
+
+use crate::harness::RedisServer;
+
+pub fn reader(url: &str, stream: &str) -> RedisStreamReader {
+    RedisStreamReader::open(RedisStreamReaderConfig {
+        url: url.to_owned(),
+        streams: vec![stream.to_owned()],
+        group: "sluice".to_owned(),
+        consumer: "c1".to_owned(),
+        start: RedisStart::Earliest,
+        timeout: Duration::from_secs(2),
+    })
+    .unwrap()
+}
+
+/// Appends entries `value = id-<i>`.
+pub fn add_ids(url: &str, stream: &str, range: std::ops::Range<usize>) {
+    let mut w = RedisStreamWriter::open(
+        url,
+        stream,
+        None,
+        Duration::from_secs(2),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let values: Vec<Vec<u8>> = range.map(|i| format!("id-{i}").into_bytes()).collect();
+    let entries: Vec<Vec<(&[u8], &[u8])>> = values
+        .iter()
+        .map(|v| vec![(&b"value"[..], v.as_slice())])
+        .collect();
+    assert_eq!(w.append_all(&entries).unwrap(), entries.len());
+}
+
+fn read(r: &mut RedisStreamReader, max: u64) -> Vec<String> {
+    let mut got = Vec::new();
+    let n = r
+        .read(0, max, |e: &RedisEntry| {
+            got.push(String::from_utf8(e.field("value").unwrap().to_vec()).unwrap())
+        })
+        .unwrap();
+    assert_eq!(n as usize, got.len());
+    got
+}
+
+fn ids(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("id-{i}")).collect()
+}
+
+fn pending(server: &RedisServer, stream: &str) -> i64 {
+    let v: redis::Value = redis::cmd("XPENDING")
+        .arg(stream)
+        .arg("sluice")
+        .query(&mut server.connection())
+        .unwrap();
+    match v {
+        redis::Value::Array(items) => match items.first() {
+            Some(redis::Value::Int(n)) => *n,
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unacknowledged_entries_are_replayed_first_after_a_crash() {
+    let server = RedisServer::start();
+    add_ids(&server.url(), "s", 0..100);
+    let mut a = reader(&server.url(), "s");
+    assert_eq!(read(&mut a, 30), ids(0..30));
+    let p30 = a.positions();
+    assert_eq!(
+        a.ack_through(&[("s".to_owned(), p30[0].clone())]).unwrap(),
+        30
+    );
+    assert_eq!(read(&mut a, 20), ids(30..50));
+    assert_eq!(pending(&server, "s"), 20, "read but not acknowledged");
+    drop(a); // a crash: nothing more is acknowledged
+
+    let mut b = reader(&server.url(), "s");
+    assert_eq!(read(&mut b, 10), ids(30..40), "pending entries first");
+    assert_eq!(
+        read(&mut b, 1000),
+        ids(40..100),
+        "then the rest of the pending ones and new ones"
+    );
+    assert_eq!(read(&mut b, 1000), Vec::<String>::new());
+    let end = b.positions();
+    assert_eq!(
+        b.ack_through(&[("s".to_owned(), end[0].clone())]).unwrap(),
+        70
+    );
+    assert_eq!(pending(&server, "s"), 0);
+}
+
+#[test]
+fn recovery_acknowledges_checkpointed_entries_and_replays_the_rest() {
+    let server = RedisServer::start();
+    add_ids(&server.url(), "s", 0..60);
+    let mut a = reader(&server.url(), "s");
+    assert_eq!(read(&mut a, 25), ids(0..25));
+    let checkpoint = a.positions()[0].clone();
+    assert_eq!(read(&mut a, 1000), ids(25..60));
+    drop(a); // crashed after the checkpoint of entry 25, before acknowledging anything
+
+    let mut b = reader(&server.url(), "s");
+    b.recover(&[("s".to_owned(), checkpoint.clone())]).unwrap();
+    assert_eq!(
+        pending(&server, "s"),
+        35,
+        "entries in the checkpoint are acknowledged"
+    );
+    assert_eq!(b.positions()[0], checkpoint);
+    add_ids(&server.url(), "s", 60..70);
+    assert_eq!(read(&mut b, 1000), ids(25..70));
+    assert!(b.recover(&[("other".to_owned(), checkpoint)]).is_err());
+}
+
+#[test]
+fn a_server_restart_is_survived_by_reader_and_writer() {
+    let mut server = RedisServer::start();
+    add_ids(&server.url(), "s", 0..10);
+    let mut r = reader(&server.url(), "s");
+    assert_eq!(read(&mut r, 1000), ids(0..10));
+    server.kill();
+    assert_eq!(
+        read(&mut r, 1000),
+        Vec::<String>::new(),
+        "nothing while Redis is down"
+    );
+    assert!(r.is_unreachable());
+    // A writer retries until Redis is back.
+    let url = server.url();
+    let writer = std::thread::spawn(move || add_ids(&url, "s", 10..20));
+    std::thread::sleep(Duration::from_millis(500));
+    server.restart();
+    writer.join().unwrap();
+    assert_eq!(read(&mut r, 1000), ids(10..20));
+    assert!(!r.is_unreachable());
+}
