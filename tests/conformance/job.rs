@@ -169,7 +169,7 @@ pub fn case_job(case: &Value, plugin_path: &str) -> Result<CaseJob, String> {
     };
     let state = case
         .get("expected_state")
-        .map(|_| b.stream(&[op_stream.clone()], "state_snapshots", &[]));
+        .map(|_| b.stream(std::slice::from_ref(&op_stream), "state_snapshots", &[]));
     let output = b.stages(op_stream, case.get("post"))?;
     Ok(CaseJob {
         toml: b.toml,

@@ -242,7 +242,7 @@ fn initial_state(
     };
     let mut p = Partition::new();
     for pair in &pairs {
-        if !pair.as_array().is_some_and(|a| a.len() == 2) {
+        if pair.as_array().is_none_or(|a| a.len() != 2) {
             return Err(bad(format!(
                 "initial_state: {pair} is not a pair [key, state]"
             )));
