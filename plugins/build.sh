@@ -69,6 +69,12 @@ build_rust() {
         name="$(basename "$dir")"
         install_wasm "$PLUGINS/target/wasm32-unknown-unknown/release/${name//-/_}.wasm" "$name"
     done
+    # The SDK also targets WASI: words built for wasm32-wasip1 (it imports WASI functions
+    # from Rust's std) is installed as words-wasip1.wasm.
+    cargo_flags=(build --release -p words --target wasm32-wasip1)
+    [[ $QUIET == 1 ]] && cargo_flags+=(--quiet)
+    (cd "$PLUGINS" && CARGO_TARGET_DIR="$PLUGINS/target" cargo "${cargo_flags[@]}")
+    install_wasm "$PLUGINS/target/wasm32-wasip1/release/words.wasm" words-wasip1
 }
 
 # --- C -----------------------------------------------------------------------------------
@@ -134,9 +140,29 @@ build_wat() {
     done
 }
 
+# Every module must export what docs/abi.md requires; checked with wasm-objdump (wabt)
+# when it is installed.
+verify_exports() {
+    command -v wasm-objdump >/dev/null || return 0
+    local m exports missing
+    for m in "$DIST"/*.wasm; do
+        [[ -e "$m" ]] || continue
+        exports="$(wasm-objdump -x -j Export "$m" 2>/dev/null | sed -n 's/.*-> "\(.*\)"$/\1/p')"
+        missing=""
+        for e in memory sluice_abi_version sluice_alloc sluice_free; do
+            grep -qx "$e" <<<"$exports" || missing+=" $e"
+        done
+        if [[ -n "$missing" ]]; then
+            warn "FAILED: $m does not export$missing"
+            exit 1
+        fi
+    done
+}
+
 build_rust
 build_c
 build_wat
+verify_exports
 
 say "modules in $DIST:"
 for m in "$DIST"/*.wasm; do

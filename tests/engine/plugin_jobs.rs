@@ -166,3 +166,81 @@ fn missing_function_is_reported_at_its_line() {
         )
     );
 }
+
+#[test]
+fn pair_and_partition_operations_with_spark_builtins() {
+    let job = JobDir::new(&format!(
+        r#"
+[job]
+name = "narrow"
+{plugin}
+[sources.pairs]
+kind = "queue"
+data = '[[["a", 1], ["b", -20], ["c", 3]]]'
+input_partitions = 2
+
+[sources.nums]
+kind = "queue"
+data = '[[1, 2, 3], [4]]'
+input_partitions = 2
+
+[streams.plus10]
+from = "pairs"
+op = "map_values"
+fn = "sb.add_10"
+
+[streams.dup]
+from = "plus10"
+op = "flat_map_values"
+fn = "sb.dup_plus_10"
+
+[streams.positive]
+from = "dup"
+op = "filter"
+fn = "sb.value_positive"
+
+[streams.sums]
+from = "nums"
+op = "map_partitions"
+fn = "sb.sum_partition"
+
+[sinks.positive]
+from = "positive"
+kind = "files"
+path = "positive"
+
+[sinks.sums]
+from = "sums"
+kind = "files"
+path = "sums"
+"#,
+        plugin = crate::support::plugin_table("sb", "spark-builtins")
+    ));
+    ok_stdout(&job.run_virtual(3));
+    assert_eq!(
+        read_jsonl(&job.path("positive/batch-1000.jsonl")),
+        vec![
+            json!(["a", 11]),
+            json!(["a", 21]),
+            json!(["b", 0]),
+            json!(["c", 13]),
+            json!(["c", 23])
+        ]
+        .into_iter()
+        .filter(|p| p[1].as_i64().unwrap() > 0)
+        .collect::<Vec<_>>()
+    );
+    // map_partitions runs on every partition, empty ones too: [1] | [2, 3], then [] | [4].
+    assert_eq!(
+        read_jsonl(&job.path("sums/batch-1000.jsonl")),
+        vec![json!(1), json!(5)]
+    );
+    assert_eq!(
+        read_jsonl(&job.path("sums/batch-2000.jsonl")),
+        vec![json!(0), json!(4)]
+    );
+    assert_eq!(
+        read_jsonl(&job.path("sums/batch-3000.jsonl")),
+        vec![json!(0), json!(0)]
+    );
+}

@@ -93,8 +93,8 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `plugins/dist/words.wasm`, built by `plugins/build.sh` once per test process.
-pub fn words_wasm() -> PathBuf {
+/// `plugins/dist/<name>.wasm`, built by `plugins/build.sh` once per test process.
+pub fn plugin_wasm(name: &str) -> PathBuf {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
         let status = Command::new(repo_root().join("plugins/build.sh"))
@@ -103,16 +103,21 @@ pub fn words_wasm() -> PathBuf {
             .expect("run plugins/build.sh");
         assert!(status.success(), "plugins/build.sh failed");
     });
-    let path = repo_root().join("plugins/dist/words.wasm");
+    let path = repo_root().join(format!("plugins/dist/{name}.wasm"));
     assert!(path.is_file(), "{} missing", path.display());
     path
 }
 
 /// A `[plugins.words]` table pointing at the built words plugin.
 pub fn words_plugin() -> String {
+    plugin_table("words", "words")
+}
+
+/// A `[plugins.<alias>]` table for `plugins/dist/<name>.wasm`.
+pub fn plugin_table(alias: &str, name: &str) -> String {
     format!(
-        "[plugins.words]\npath = {:?}\n",
-        words_wasm().display().to_string()
+        "[plugins.{alias}]\npath = {:?}\n",
+        plugin_wasm(name).display().to_string()
     )
 }
 

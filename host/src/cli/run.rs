@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use sluice::checkpoint::CheckpointFlags;
 use sluice::exec::{self, ClockKind, RunOptions};
 use sluice::job::JobDocument;
 
@@ -16,15 +17,21 @@ pub struct RunCommand {
     /// back without waiting.
     #[arg(long, value_enum, default_value_t = Clock::Wall)]
     clock: Clock,
-    /// Stop cleanly after this many batches.
+    /// Stop cleanly after this many batches. With checkpoints, batches before a restart
+    /// count: the job stops after batch N of its whole life.
     #[arg(long)]
     batches: Option<u64>,
     /// No per-batch progress line on stderr.
     #[arg(long, short)]
     quiet: bool,
-    /// Checkpoint directory (reserved; checkpoints are not implemented yet).
+    /// Checkpoint directory (overrides `[checkpoint] dir`; turns checkpoints on). An
+    /// existing checkpoint in it is resumed.
     #[arg(long)]
     checkpoint_dir: Option<PathBuf>,
+    /// Resume a checkpoint although a plugin's module or params changed (the new plugin
+    /// must read the state the old one wrote).
+    #[arg(long)]
+    allow_plugin_change: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -36,9 +43,6 @@ enum Clock {
 impl RunCommand {
     /// Runs the job.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
-        if self.checkpoint_dir.is_some() {
-            anyhow::bail!("--checkpoint-dir is reserved: checkpoints are not implemented yet");
-        }
         let doc = JobDocument::load(&self.job)?;
         let options = RunOptions {
             clock: match self.clock {
@@ -48,6 +52,10 @@ impl RunCommand {
             batches: self.batches,
             quiet: self.quiet,
             handle_signals: true,
+            checkpoint: CheckpointFlags {
+                dir: self.checkpoint_dir,
+                allow_plugin_change: self.allow_plugin_change,
+            },
             ..RunOptions::default()
         };
         let summary = exec::run(&doc, &options)?;

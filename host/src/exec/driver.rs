@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
 use super::plan::{Plan, PlanMode, SourceSpec};
 use super::progress::progress_line;
 use super::stop::StopSignal;
 use super::ExecError;
 use crate::batch::{BlockStore, NoBlockStore};
+use crate::checkpoint::{checkpointer_for, CheckpointFlags, ClockName};
 use crate::job::JobDocument;
 use crate::ops::BatchTime;
 use crate::source::SourceHandle;
@@ -40,6 +42,8 @@ pub struct RunOptions {
     pub stop: StopSignal,
     /// Stop on Ctrl-C and SIGTERM.
     pub handle_signals: bool,
+    /// `--checkpoint-dir` and `--allow-plugin-change`.
+    pub checkpoint: CheckpointFlags,
 }
 
 /// What a run did.
@@ -66,6 +70,11 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     let runtime =
         WasmRuntime::new(RuntimeConfig::from_env()).map_err(|e| ExecError::Setup(e.to_string()))?;
     let plan = Plan::build(doc, &runtime, PlanMode::Run)?;
+    let clock = match options.clock {
+        ClockKind::Wall => ClockName::Wall,
+        ClockKind::Virtual => ClockName::Virtual,
+    };
+    let mut checkpointer = checkpointer_for(doc, &plan.nodes, clock, &options.checkpoint)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("sluice-io")
@@ -80,7 +89,6 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             stop.raise();
         });
     }
-    let store: Arc<dyn BlockStore> = Arc::new(NoBlockStore);
     let block = Duration::from_millis(plan.block_ms as u64);
     let Plan {
         name,
@@ -94,6 +102,16 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         dead_letter,
         ..
     } = plan;
+    let receivers: Vec<String> = sources
+        .iter()
+        .filter(|(_, s)| matches!(s, SourceSpec::Receiver(_)))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let wal = match checkpointer.as_mut() {
+        Some(c) => c.block_store(&receivers, receiver_partitions)?,
+        None => None,
+    };
+    let store: Arc<dyn BlockStore> = wal.unwrap_or_else(|| Arc::new(NoBlockStore));
     let mut names = Vec::with_capacity(sources.len());
     let mut handles = Vec::with_capacity(sources.len());
     for (source, spec) in sources {
@@ -108,22 +126,32 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             )),
         });
     }
-    let zero_time: BatchTime = match options.clock {
-        ClockKind::Virtual => 0,
-        ClockKind::Wall => (now_ms() / batch_ms + 1) * batch_ms - batch_ms,
+    // On recovery the clock continues after the checkpoint's batch (see docs/operations.md).
+    let resumed = checkpointer.as_ref().and_then(|c| c.resumed());
+    let first_index = resumed.map_or(0, |(index, _, _)| index);
+    let zero_time: BatchTime = match (resumed, options.clock) {
+        (Some((_, _, zero)), _) => zero,
+        (None, ClockKind::Virtual) => 0,
+        (None, ClockKind::Wall) => (now_ms() / batch_ms + 1) * batch_ms - batch_ms,
     };
+    let source_names = names.clone();
     let settings = ExecSettings {
         policy,
         batch_ms,
         zero_time,
         default_partitions,
     };
+    let mut backpressure = Backpressure::new(doc.file.job.backpressure, names.len(), batch_ms);
     let mut executor = Executor::new(names, nodes, sinks, dead_letter, settings);
+    if let Some(c) = checkpointer.as_mut() {
+        c.resume(executor.operators_mut(), &source_names, &mut handles)?;
+    }
     let mut summary = RunSummary::default();
-    let mut i: i64 = 1;
+    let mut i: i64 = first_index as i64 + 1;
     let mut time = zero_time + batch_ms;
     loop {
-        if options.batches.is_some_and(|n| summary.batches >= n) || options.stop.is_raised() {
+        let done = first_index + summary.batches;
+        if options.batches.is_some_and(|n| done >= n) || options.stop.is_raised() {
             break;
         }
         time = zero_time + i * batch_ms;
@@ -139,23 +167,66 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         };
         let started = std::time::Instant::now();
         let mut inputs = Vec::with_capacity(handles.len());
-        for h in &mut handles {
-            inputs.push(
-                h.next_batch(time)
-                    .map_err(|source| ExecError::Source { time, source })?,
-            );
+        for (k, h) in handles.iter_mut().enumerate() {
+            let mut input = h
+                .next_batch(time)
+                .map_err(|source| ExecError::Source { time, source })?;
+            if let (Some(c), SourceHandle::Receiver(_)) = (checkpointer.as_ref(), &*h) {
+                // With the write-ahead log, the batch is what the log allocates to it.
+                if let Some(logged) = c.receiver_batch(&source_names[k], time)? {
+                    input = logged;
+                }
+            }
+            inputs.push(input);
         }
+        let counts = Backpressure::counts(&inputs);
         let mut report = executor.run_batch(time, inputs)?;
+        if let Some(c) = checkpointer.as_mut() {
+            let ops = executor.operators_mut();
+            c.after_batch(
+                done + 1,
+                time,
+                zero_time,
+                ops,
+                &source_names,
+                &mut handles,
+                false,
+            )?;
+        } else {
+            // Without checkpoints a batch is safe once it completed: sources that
+            // acknowledge upstream (Redis, Kafka group commits) do it now.
+            for h in &mut handles {
+                if let SourceHandle::Direct(s) = h {
+                    let position = s.position();
+                    s.committed(&position);
+                }
+            }
+        }
         report.processing = started.elapsed();
         report.scheduling_delay = delay;
+        backpressure.after_batch(time, &counts, report.processing, delay, &mut handles);
         if !options.quiet {
-            eprintln!("{}", progress_line(&name, &report));
+            let rate = Backpressure::progress_suffix(&handles);
+            eprintln!("{}{rate}", progress_line(&name, &report));
         }
         summary.reports.push(report);
         summary.batches += 1;
         i += 1;
     }
     executor.flush(time)?;
+    if let Some(c) = checkpointer.as_mut().filter(|_| summary.batches > 0) {
+        let done = first_index + summary.batches;
+        let ops = executor.operators_mut();
+        c.after_batch(
+            done,
+            time,
+            zero_time,
+            ops,
+            &source_names,
+            &mut handles,
+            true,
+        )?;
+    }
     drop(handles);
     tokio.shutdown_timeout(Duration::from_millis(100));
     Ok(summary)

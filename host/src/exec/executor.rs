@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::plan::{Node, SinkSlot};
 use super::ExecError;
-use crate::ops::{BatchTime, DeadLetter, ErrorPolicy, OpContext, StreamValue};
+use crate::ops::{BatchTime, DeadLetter, ErrorPolicy, OpContext, Operator, StreamValue};
 use crate::sink::DeadLetterSink;
 use crate::source::SourceBatch;
 
@@ -69,6 +69,11 @@ impl Executor {
             settings,
             last: Vec::new(),
         }
+    }
+
+    /// Each stream's operator, by stream name (checkpoints snapshot and restore them).
+    pub fn operators_mut(&mut self) -> impl Iterator<Item = (&str, &mut Box<dyn Operator>)> + '_ {
+        self.nodes.iter_mut().map(|n| (n.name.as_str(), &mut n.op))
     }
 
     /// The value stream `name` had at the last batch.

@@ -2,6 +2,7 @@
 //! batch through every stream, then the sinks), and the driver (clock, sources, batches,
 //! progress, shutdown).
 
+mod backpressure;
 mod driver;
 mod executor;
 mod plan;
@@ -67,6 +68,9 @@ pub enum ExecError {
     /// A sink could not be opened.
     #[error(transparent)]
     SinkSetup(#[from] SinkError),
+    /// Checkpointing or recovery failed.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::checkpoint::CheckpointError),
     /// The process could not set up its runtime.
     #[error("{0}")]
     Setup(String),

@@ -11,8 +11,8 @@ use crate::ops::registry::{self, BuildContext, Built};
 use crate::ops::{ErrorPolicy, Operator};
 use crate::sink::{self, DeadLetterSink, Sink};
 use crate::source::{
-    DirectSource, FilesSource, GeneratorSource, LineDecoder, QueueSource, ReceiverKind,
-    ReceiverSpec,
+    DirectSource, FilesSource, GeneratorSource, KafkaSource, LineDecoder, QueueSource,
+    ReceiverKind, ReceiverSpec, RedisSource,
 };
 use crate::wasm::{Limits, Plugin, WasmRuntime};
 
@@ -140,23 +140,37 @@ impl Plan {
                 links: &links,
             };
             let built = registry::build(&stream.op, &cx)?;
+            // The parent's narrow chain, when this stream is its only reader.
+            let mut take_parent_chain = |inputs: &mut Vec<String>| -> Option<NarrowChain> {
+                let parent = inputs.first()?.clone();
+                if readers.get(parent.as_str()) != Some(&1) {
+                    return None;
+                }
+                let slot = pending.iter_mut().find(|(n, _, _)| *n == parent)?;
+                if !matches!(slot.2, Some(Pending::Chain(_))) {
+                    return None;
+                }
+                let Some(Pending::Chain(up)) = slot.2.take() else {
+                    return None;
+                };
+                *inputs = slot.1.clone();
+                Some(up)
+            };
             let node = match built {
                 Built::Operator(op) => Pending::Op(op),
-                Built::Narrow(step) => {
-                    let mut chain = NarrowChain::new(name, step);
-                    let parent = &inputs[0];
-                    if readers.get(parent.as_str()) == Some(&1) {
-                        if let Some(slot) = pending.iter_mut().find(|(n, _, _)| n == parent) {
-                            if let Some(Pending::Chain(_)) = &slot.2 {
-                                let Some(Pending::Chain(up)) = slot.2.take() else {
-                                    unreachable!()
-                                };
-                                chain = up.then(chain);
-                                inputs = slot.1.clone();
-                            }
-                        }
+                Built::ReduceByKey(mut op) => {
+                    if let Some(up) = take_parent_chain(&mut inputs) {
+                        op.fuse_after(up);
+                        tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the shuffle's map side.");
                     }
-                    Pending::Chain(chain)
+                    Pending::Op(Box::new(op))
+                }
+                Built::Narrow(step) => {
+                    let chain = NarrowChain::new(name, step);
+                    Pending::Chain(match take_parent_chain(&mut inputs) {
+                        Some(up) => up.then(chain),
+                        None => chain,
+                    })
                 }
             };
             pending.push((name.clone(), inputs, Some(node)));
@@ -322,6 +336,8 @@ fn build_source(
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,
         }),
+        SourceConfig::Kafka(c) => SourceSpec::Direct(Box::new(KafkaSource::new(name, c, batch_ms))),
+        SourceConfig::Redis(c) => SourceSpec::Direct(Box::new(RedisSource::new(name, c, batch_ms))),
         SourceConfig::Stdin(c) => SourceSpec::Receiver(ReceiverSpec {
             kind: ReceiverKind::Stdin,
             decoder: LineDecoder::new(name, c.format),

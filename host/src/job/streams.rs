@@ -51,9 +51,11 @@ pub enum OpConfig {
     FlatMap(FnOp),
     /// The plugin sees each whole partition (also empty ones).
     MapPartitions(FnOp),
-    /// On pairs `[k, v]`: the plugin maps each value, one out per value.
+    /// On pairs `[k, v]`: a transform that maps each value and keeps the key (SDK
+    /// `map_values!`).
     MapValues(FnOp),
-    /// On pairs `[k, v]`: the plugin maps each value to an array of values.
+    /// On pairs `[k, v]`: a transform that gives `[k, w]` for each `w` of `f(v)` (SDK
+    /// `flat_map_values!`).
     FlatMapValues(FnOp),
     /// Each partition becomes one record: the array of its records.
     Glom(NoArgs),

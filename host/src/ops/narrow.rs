@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use sluice_abi::{msgpack, Shape};
 
 use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
-use crate::record::{split_pair, write_pair, Batch, Partition};
+use crate::record::{Batch, Partition};
 
 /// One narrow step.
 #[derive(Debug, Clone)]
@@ -21,9 +21,9 @@ pub enum NarrowStep {
     FlatMap(PluginFn),
     /// The function sees every partition, empty ones too.
     MapPartitions(PluginFn),
-    /// Values of pairs in, one value out per value.
+    /// Pairs `[k, v]` in, `[k, w]` out (the SDK's `map_values!` keeps the keys).
     MapValues(PluginFn),
-    /// Values of pairs in, one array of values out per value.
+    /// Pairs `[k, v]` in, `[k, w]` for each `w` out.
     FlatMapValues(PluginFn),
     /// A partition becomes one record: the array of its records.
     Glom,
@@ -54,15 +54,17 @@ impl NarrowStep {
         cx: &OpContext<'_>,
     ) -> Result<Partition, OpError> {
         match self {
-            NarrowStep::Map(f) | NarrowStep::Filter(f) | NarrowStep::FlatMap(f) => {
+            NarrowStep::Map(f)
+            | NarrowStep::Filter(f)
+            | NarrowStep::FlatMap(f)
+            | NarrowStep::MapValues(f)
+            | NarrowStep::FlatMapValues(f) => {
                 if input.is_empty() {
                     return Ok(Partition::new());
                 }
                 transform(f, input, index, cx)
             }
             NarrowStep::MapPartitions(f) => transform(f, input, index, cx),
-            NarrowStep::MapValues(f) => on_values(f, input, index, cx, false),
-            NarrowStep::FlatMapValues(f) => on_values(f, input, index, cx, true),
             NarrowStep::Glom => {
                 let mut out = Partition::with_capacity(1, input.bytes().len() + 5);
                 out.push_with(|b| {
@@ -114,81 +116,6 @@ fn reject_item(
     }
 }
 
-/// map_values / flat_map_values: the function gets the values of the pairs and returns
-/// one item per value that it did not reject (for flat_map_values, an array of values).
-fn on_values(
-    f: &PluginFn,
-    input: &Partition,
-    index: u32,
-    cx: &OpContext<'_>,
-    flat: bool,
-) -> Result<Partition, OpError> {
-    let mut keys: Vec<&[u8]> = Vec::with_capacity(input.len());
-    let mut pairs = Partition::with_capacity(input.len(), input.bytes().len());
-    let mut values = Vec::with_capacity(input.bytes().len());
-    for r in input.iter() {
-        match split_pair(r) {
-            Ok((k, v)) => {
-                keys.push(k);
-                values.extend_from_slice(v);
-                pairs.push(r);
-            }
-            Err(e) => cx.reject(r, e.to_string())?,
-        }
-    }
-    if keys.is_empty() {
-        return Ok(Partition::new());
-    }
-    let out = cx.call(f, Shape::Transform, index, keys.len() as u32, &values)?;
-    let mut failed = vec![false; keys.len()];
-    for e in &out.errors {
-        reject_item(f, &pairs, e.index, &e.message, cx)?;
-        if let Some(i) = e.index {
-            failed[i as usize] = true;
-        }
-    }
-    let kept: Vec<&[u8]> = keys
-        .iter()
-        .zip(&failed)
-        .filter(|(_, &bad)| !bad)
-        .map(|(k, _)| *k)
-        .collect();
-    if kept.len() != out.items.len() {
-        return Err(cx.error(format!(
-            "plugin `{}` function `{}` returned {} values for {} input values ({} must return one per value)",
-            f.plugin.name(),
-            f.function,
-            out.items.len(),
-            kept.len(),
-            if flat { "flat_map_values" } else { "map_values" }
-        )));
-    }
-    let mut result = Partition::with_capacity(kept.len(), out.items.bytes().len() * 2);
-    for (k, v) in kept.into_iter().zip(out.items.iter()) {
-        if !flat {
-            result.push_with(|b| write_pair(b, k, v));
-            continue;
-        }
-        let mut r = msgpack::Reader::new(v);
-        let n = match r.array_len() {
-            Ok(n) => n,
-            Err(_) => {
-                return Err(cx.error(format!(
-                    "plugin `{}` function `{}` must return an array of values per value for flat_map_values, found a {}",
-                    f.plugin.name(),
-                    f.function,
-                    msgpack::marker_name(v[0])
-                )))
-            }
-        };
-        for _ in 0..n {
-            let item = r.value().map_err(|e| cx.error(e.to_string()))?;
-            result.push_with(|b| write_pair(b, k, item));
-        }
-    }
-    Ok(result)
-}
-
 /// Consecutive narrow steps of one or more streams, fused into one operator.
 #[derive(Debug)]
 pub struct NarrowChain {
@@ -215,7 +142,11 @@ impl NarrowChain {
         self.steps.iter().map(|(s, _)| s.as_str()).collect()
     }
 
-    fn run_partition(
+    /// Runs every step on one partition (partition `index` of the batch).
+    ///
+    /// # Errors
+    /// The first step's [`OpError`].
+    pub fn run_partition(
         &self,
         input: &Partition,
         index: u32,

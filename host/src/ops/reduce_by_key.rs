@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use sluice_abi::{msgpack, Shape};
 
+use super::narrow::NarrowChain;
 use super::shuffle::{gather, output_partitions, pair_key, partition_of, scatter, FastMap};
 use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
 use crate::record::{split_pair, write_pair, Batch, Partition};
@@ -107,6 +108,10 @@ impl Num {
 pub struct ReduceByKey {
     reducer: Reducer,
     partitions: Option<usize>,
+    /// Narrow steps fused in front of the map side (Spark runs them in the same stage):
+    /// each input partition goes through them and is combined at once, so the whole
+    /// batch of pairs never exists.
+    pre: Option<NarrowChain>,
 }
 
 impl ReduceByKey {
@@ -115,7 +120,34 @@ impl ReduceByKey {
         ReduceByKey {
             reducer,
             partitions,
+            pre: None,
         }
+    }
+
+    /// Runs `chain` on each input partition before the map side.
+    pub fn fuse_after(&mut self, chain: NarrowChain) {
+        self.pre = Some(chain);
+    }
+
+    /// The fused streams, if any.
+    pub fn fused(&self) -> Vec<&str> {
+        self.pre
+            .as_ref()
+            .map(NarrowChain::streams)
+            .unwrap_or_default()
+    }
+}
+
+/// Runs the fused narrow steps (if any) on input partition `i`.
+fn prepared<'p>(
+    pre: Option<&NarrowChain>,
+    i: usize,
+    p: &'p Partition,
+    cx: &OpContext<'_>,
+) -> Result<Cow<'p, Partition>, OpError> {
+    match pre {
+        Some(chain) => chain.run_partition(p, i as u32, cx).map(Cow::Owned),
+        None => Ok(Cow::Borrowed(p)),
     }
 }
 
@@ -136,8 +168,8 @@ impl Operator for ReduceByKey {
         };
         let n = output_partitions(self.partitions, &[batch]);
         let out = match &self.reducer {
-            Reducer::Builtin(how) => reduce_builtin(batch, n, *how, cx)?,
-            Reducer::Plugin(f) => reduce_plugin(batch, n, f, cx)?,
+            Reducer::Builtin(how) => reduce_builtin(batch, n, *how, self.pre.as_ref(), cx)?,
+            Reducer::Plugin(f) => reduce_plugin(batch, n, f, self.pre.as_ref(), cx)?,
         };
         Ok(StreamValue::Rdd(Batch::new(out)))
     }
@@ -148,10 +180,12 @@ fn reduce_builtin(
     batch: &Batch,
     n: usize,
     how: BuiltinReducer,
+    pre: Option<&NarrowChain>,
     cx: &OpContext<'_>,
 ) -> Result<Vec<Partition>, OpError> {
     let inputs: Vec<&Partition> = batch.partitions.iter().collect();
-    let scattered = scatter(&inputs, n, |p, buckets| {
+    let scattered = scatter(&inputs, n, |i, p, buckets| {
+        let p = prepared(pre, i, p, cx)?;
         let mut index: FastMap<Cow<'_, [u8]>, usize> = FastMap::default();
         let mut accs: Vec<(Cow<'_, [u8]>, Num)> = Vec::new();
         for r in p.iter() {
@@ -234,10 +268,12 @@ fn reduce_plugin(
     batch: &Batch,
     n: usize,
     f: &PluginFn,
+    pre: Option<&NarrowChain>,
     cx: &OpContext<'_>,
 ) -> Result<Vec<Partition>, OpError> {
     let inputs: Vec<&Partition> = batch.partitions.iter().collect();
-    let scattered = scatter(&inputs, n, |p, buckets| {
+    let scattered = scatter(&inputs, n, |i, p, buckets| {
+        let p = prepared(pre, i, p, cx)?;
         let mut index: FastMap<Cow<'_, [u8]>, usize> = FastMap::default();
         let mut groups: Groups<'_> = Vec::new();
         for r in p.iter() {

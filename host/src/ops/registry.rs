@@ -123,6 +123,9 @@ impl BuildContext<'_> {
 pub enum Built {
     /// A narrow step, which the planner may fuse with its neighbours.
     Narrow(NarrowStep),
+    /// A `reduce_by_key`, whose map side the planner may fuse with the narrow chain in
+    /// front of it.
+    ReduceByKey(ReduceByKey),
     /// Any other operator.
     Operator(Box<dyn Operator>),
 }

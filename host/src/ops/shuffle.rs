@@ -69,17 +69,18 @@ pub fn pair_key<'r>(record: &'r [u8], cx: &OpContext<'_>) -> Result<Option<KeyVa
     }
 }
 
-/// Cuts every input partition into `n` buckets in parallel: `write(partition, buckets)`
-/// fills the `n` buckets of one input partition. Returns `[input][bucket]`.
+/// Cuts every input partition into `n` buckets in parallel: `write(index, partition,
+/// buckets)` fills the `n` buckets of input partition `index`. Returns `[input][bucket]`.
 pub fn scatter<F>(inputs: &[&Partition], n: usize, write: F) -> Result<Vec<Vec<Partition>>, OpError>
 where
-    F: Fn(&Partition, &mut [Partition]) -> Result<(), OpError> + Sync,
+    F: Fn(usize, &Partition, &mut [Partition]) -> Result<(), OpError> + Sync,
 {
     inputs
         .par_iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let mut buckets = vec![Partition::new(); n];
-            write(p, &mut buckets)?;
+            write(i, p, &mut buckets)?;
             Ok(buckets)
         })
         .collect()
@@ -109,7 +110,7 @@ pub fn shuffle_pairs(
     cx: &OpContext<'_>,
 ) -> Result<Vec<Partition>, OpError> {
     let inputs: Vec<&Partition> = batch.partitions.iter().collect();
-    let scattered = scatter(&inputs, n, |p, buckets| {
+    let scattered = scatter(&inputs, n, |_, p, buckets| {
         for r in p.iter() {
             if let Some((key, _)) = pair_key(r, cx)? {
                 buckets[partition_of(&key, n)].push(r);

@@ -28,6 +28,17 @@ thread_local! {
 pub fn init(params: Option<Params>) -> Result<(), String> {
     let params = params.unwrap_or_default();
     params.validate()?;
+    sluice_plugin::info!(
+        "json: where {}, fields {}",
+        params
+            .where_
+            .as_ref()
+            .map_or("(all records)".to_string(), |w| format!("{w:?}")),
+        params
+            .fields
+            .as_ref()
+            .map_or("(all)".to_string(), |f| f.join(", "))
+    );
     PARAMS.with(|p| *p.borrow_mut() = params);
     Ok(())
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sluice needs, when missing (idempotent):
+#   rustup targets   wasm32-unknown-unknown wasm32-wasip1 (plugins), rustfmt, clippy
+#   apt packages     clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server
+#   brokers          scripts/brokers.sh (tansu for the Kafka tests, redis-server)
+# Usage: scripts/setup.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+say() { echo "setup.sh: $*" >&2; }
+
+if ! command -v cargo >/dev/null; then
+    say "cargo not found: install Rust with rustup (https://rustup.rs)"
+    exit 1
+fi
+if command -v rustup >/dev/null; then
+    installed="$(rustup target list --installed)"
+    for t in wasm32-unknown-unknown wasm32-wasip1; do
+        grep -qx "$t" <<<"$installed" || { say "adding rust target $t"; rustup target add "$t" >&2; }
+    done
+    components="$(rustup component list --installed)"
+    for c in rustfmt clippy; do
+        grep -q "^$c" <<<"$components" || { say "adding rust component $c"; rustup component add "$c" >&2; }
+    done
+fi
+
+PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    if command -v apt-get >/dev/null; then
+        SUDO=""
+        [[ $(id -u) == 0 ]] || SUDO="sudo"
+        say "installing ${missing[*]}"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+        $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+    else
+        say "missing ${missing[*]} and no apt-get: C and WAT plugins and some tests will be skipped"
+    fi
+fi
+
+if [[ -x "$ROOT/scripts/brokers.sh" ]]; then
+    "$ROOT/scripts/brokers.sh"
+fi
