@@ -4,5 +4,6 @@
 //! (`scripts/brokers.sh`).
 
 mod harness;
+mod jobs;
 mod kafka_client;
 mod redis_client;

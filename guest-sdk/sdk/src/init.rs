@@ -14,10 +14,12 @@ where
     F: FnOnce(P) -> Result<(), String>,
 {
     run(input, |view, out| {
-        let mut items = view.items();
-        let params = match (items.next(), view.items.count) {
-            (Some(Ok(p)), 1) => p,
-            (_, n) => return out.fail(format!("init expects 1 item (the params), got {n}")),
+        let params = match view.items[..] {
+            [p] => p,
+            ref items => {
+                let n = items.len();
+                return out.fail(format!("init expects 1 item (the params), got {n}"));
+            }
         };
         let result = decode(params)
             .map_err(|e| format!("params: {e}"))

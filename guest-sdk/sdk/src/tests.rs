@@ -259,4 +259,12 @@ fn malformed_input_fails_the_whole_call() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].0, None);
     assert!(errors[0].1.starts_with("malformed input document"));
+    for bad in [
+        &[0x91, 0x90][..],
+        &[0x92, 0x90, 0x80, 0x01],
+        &[0x92, 0x91, 0x90, 0x05],
+    ] {
+        let (_, errors) = output(&run::map(bad, |x: i64| Ok(x)));
+        assert_eq!(errors[0].0, None, "{bad:02x?}");
+    }
 }

@@ -156,7 +156,7 @@ where
     F: FnOnce(Vec<I>) -> Result<It, String>,
 {
     run(input, |view, out| {
-        let mut records = Vec::with_capacity(view.items.count as usize);
+        let mut records = Vec::with_capacity(view.items.len());
         for_each_item(view, out, |i, item, out| match decode(item) {
             Ok(x) => records.push(x),
             Err(e) => out.error(i, e),
@@ -185,7 +185,7 @@ where
     F: FnOnce(Vec<Vec<I>>) -> Result<It, String>,
 {
     run(input, |view, out| {
-        let mut inputs = Vec::with_capacity(view.items.count as usize);
+        let mut inputs = Vec::with_capacity(view.items.len());
         for_each_item(view, out, |i, item, out| {
             let mut r = Reader::new(item);
             let n = match r.array_len() {

@@ -17,6 +17,7 @@
 //! there, never on the tokio executor.
 
 mod codec;
+mod config;
 mod kafka_context;
 mod kafka_reader;
 mod kafka_writer;
@@ -25,6 +26,7 @@ mod redis_reader;
 mod redis_writer;
 
 pub use codec::{encode_for_sink, FormatError, RecordFormat, SinkMessage};
+pub use config::{KafkaSinkConfig, KafkaSourceConfig, RedisSinkConfig, RedisSourceConfig};
 pub use kafka_reader::{KafkaReader, KafkaReaderConfig, KafkaStart, PartitionRead};
 pub use kafka_writer::{KafkaWriter, KafkaWriterConfig};
 pub use rate::{PidRateEstimator, RateSample};

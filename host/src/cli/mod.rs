@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod checkpoint;
 mod plugin;
 mod run;
 mod validate;
@@ -22,6 +23,9 @@ enum Command {
     Run(run::RunCommand),
     /// Check a job file (and load its plugins) without running it.
     Validate(validate::ValidateCommand),
+    /// Inspect or reset a checkpoint directory.
+    #[command(subcommand)]
+    Checkpoint(checkpoint::CheckpointCommand),
     /// Inspect and test plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -34,6 +38,7 @@ impl Cli {
             Command::Run(cmd) => cmd.execute(),
             Command::Validate(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),
+            Command::Checkpoint(cmd) => cmd.execute(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
 use super::plan::{Plan, PlanMode, SourceSpec};
 use super::progress::progress_line;
@@ -140,6 +141,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         zero_time,
         default_partitions,
     };
+    let mut backpressure = Backpressure::new(doc.file.job.backpressure, names.len(), batch_ms);
     let mut executor = Executor::new(names, nodes, sinks, dead_letter, settings);
     if let Some(c) = checkpointer.as_mut() {
         c.resume(executor.operators_mut(), &source_names, &mut handles)?;
@@ -177,6 +179,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             }
             inputs.push(input);
         }
+        let counts = Backpressure::counts(&inputs);
         let mut report = executor.run_batch(time, inputs)?;
         if let Some(c) = checkpointer.as_mut() {
             let ops = executor.operators_mut();
@@ -189,11 +192,22 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
                 &mut handles,
                 false,
             )?;
+        } else {
+            // Without checkpoints a batch is safe once it completed: sources that
+            // acknowledge upstream (Redis, Kafka group commits) do it now.
+            for h in &mut handles {
+                if let SourceHandle::Direct(s) = h {
+                    let position = s.position();
+                    s.committed(&position);
+                }
+            }
         }
         report.processing = started.elapsed();
         report.scheduling_delay = delay;
+        backpressure.after_batch(time, &counts, report.processing, delay, &mut handles);
         if !options.quiet {
-            eprintln!("{}", progress_line(&name, &report));
+            let rate = Backpressure::progress_suffix(&handles);
+            eprintln!("{}{rate}", progress_line(&name, &report));
         }
         summary.reports.push(report);
         summary.batches += 1;

@@ -2,6 +2,7 @@
 //! batch through every stream, then the sinks), and the driver (clock, sources, batches,
 //! progress, shutdown).
 
+mod backpressure;
 mod driver;
 mod executor;
 mod plan;

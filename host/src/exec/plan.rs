@@ -11,8 +11,8 @@ use crate::ops::registry::{self, BuildContext, Built};
 use crate::ops::{ErrorPolicy, Operator};
 use crate::sink::{self, DeadLetterSink, Sink};
 use crate::source::{
-    DirectSource, FilesSource, GeneratorSource, LineDecoder, QueueSource, ReceiverKind,
-    ReceiverSpec,
+    DirectSource, FilesSource, GeneratorSource, KafkaSource, LineDecoder, QueueSource,
+    ReceiverKind, ReceiverSpec, RedisSource,
 };
 use crate::wasm::{Limits, Plugin, WasmRuntime};
 
@@ -334,6 +334,8 @@ fn build_source(
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,
         }),
+        SourceConfig::Kafka(c) => SourceSpec::Direct(Box::new(KafkaSource::new(name, c, batch_ms))),
+        SourceConfig::Redis(c) => SourceSpec::Direct(Box::new(RedisSource::new(name, c, batch_ms))),
         SourceConfig::Stdin(c) => SourceSpec::Receiver(ReceiverSpec {
             kind: ReceiverKind::Stdin,
             decoder: LineDecoder::new(name, c.format),

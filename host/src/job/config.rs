@@ -57,6 +57,10 @@ pub struct JobSection {
     /// The dead-letter sink, required with `error_policy = "dead_letter"`.
     #[serde(default)]
     pub dead_letter: Option<DeadLetterConfig>,
+    /// Backpressure: sources slow down when batches take longer than the batch interval
+    /// (a PID estimator per source, as Spark's `spark.streaming.backpressure.enabled`).
+    #[serde(default)]
+    pub backpressure: bool,
 }
 
 fn default_batch_interval() -> Spanned<DurationMs> {

@@ -27,6 +27,10 @@ pub enum SinkKind {
     Stdout(StdoutSinkConfig),
     /// One JSON-lines file per batch, `<path>/batch-<time_ms>.jsonl`, written atomically.
     Files(FilesSinkConfig),
+    /// Every record to a Kafka topic, delivery confirmed before the batch completes.
+    Kafka(crate::brokers::KafkaSinkConfig),
+    /// Every record as an entry of a Redis stream (`XADD`, pipelined).
+    Redis(crate::brokers::RedisSinkConfig),
 }
 
 /// `kind = "print"`.

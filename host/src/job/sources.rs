@@ -24,6 +24,10 @@ pub enum SourceConfig {
     Tcp(TcpConfig),
     /// Lines from standard input.
     Stdin(StdinConfig),
+    /// Kafka topics as a direct stream: one batch partition per Kafka partition.
+    Kafka(crate::brokers::KafkaSourceConfig),
+    /// Redis Streams through a consumer group, acknowledged after each checkpoint.
+    Redis(crate::brokers::RedisSourceConfig),
 }
 
 /// How lines become records.

@@ -5,14 +5,18 @@
 
 mod dead_letter;
 mod files;
+mod kafka;
 mod print;
+mod redis;
 mod stdout;
 
 use std::path::Path;
 
 pub use dead_letter::DeadLetterSink;
 pub use files::{write_atomically, FilesSink};
+pub use kafka::KafkaSink;
 pub use print::PrintSink;
+pub use redis::RedisSink;
 pub use stdout::StdoutSink;
 
 use crate::job::SinkKind;
@@ -62,6 +66,8 @@ pub fn build(name: &str, kind: &SinkKind, dir: &Path) -> Result<Box<dyn Sink>, S
             };
             Box::new(FilesSink::new(name, path, c.write_empty)?)
         }
+        SinkKind::Kafka(c) => Box::new(KafkaSink::new(name, c)?),
+        SinkKind::Redis(c) => Box::new(RedisSink::new(name, c)?),
     })
 }
 

@@ -15,9 +15,11 @@
 mod files;
 mod format;
 mod generator;
+mod kafka;
 mod lines;
 mod queue;
 mod receiver;
+mod redis;
 mod stdin;
 mod tcp;
 
@@ -26,9 +28,11 @@ use std::sync::Arc;
 pub use files::FilesSource;
 pub use format::LineDecoder;
 pub use generator::{vocabulary_word, GeneratorSource};
+pub use kafka::KafkaSource;
 pub use lines::LineSplitter;
 pub use queue::QueueSource;
 pub use receiver::{spread, ReceiverInput, ReceiverKind, ReceiverSpec};
+pub use redis::RedisSource;
 
 use crate::ops::{BatchTime, DeadLetter};
 use crate::record::Batch;
@@ -88,6 +92,15 @@ pub trait DirectSource: Send {
     /// Called once a checkpoint that recorded `position` is durable: sources that
     /// acknowledge or commit offsets upstream (Kafka, Redis) do it here, never earlier.
     fn committed(&mut self, _position: &serde_json::Value) {}
+
+    /// Backpressure: take in at most `per_second` records per second from now on (`None`:
+    /// no limit from backpressure; configured limits still apply).
+    fn set_rate(&mut self, _per_second: Option<f64>) {}
+
+    /// The rate limit in force, records per second, if any (shown in the progress line).
+    fn rate_limit(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A source of a running job: pulled directly or fed by a receiver.

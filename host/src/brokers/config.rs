@@ -1,0 +1,161 @@
+//! Job-file settings of the Kafka and Redis Streams sources and sinks
+//! (`[sources.X] kind = "kafka" | "redis"`, `[sinks.Y] kind = "kafka" | "redis"`).
+//! Config types only; `source::kafka`, `source::redis`, `sink::kafka` and `sink::redis`
+//! build the runtime types from them.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{KafkaStart, RecordFormat, RedisStart};
+use crate::job::DurationMs;
+
+const fn default_timeout() -> DurationMs {
+    DurationMs(10_000)
+}
+
+const fn default_delivery_timeout() -> DurationMs {
+    DurationMs(60_000)
+}
+
+const fn yes() -> bool {
+    true
+}
+
+fn default_field() -> String {
+    "value".to_owned()
+}
+
+fn default_key_field() -> String {
+    "key".to_owned()
+}
+
+/// `[sources.X] kind = "kafka"`: every partition of the topics, read as a direct stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSourceConfig {
+    /// `host:port[,host:port...]`.
+    pub bootstrap_servers: String,
+    /// The topics; each Kafka partition is one partition of every batch.
+    pub topics: Vec<String>,
+    /// The consumer group offsets are committed to after each checkpoint (for monitoring;
+    /// Sluice resumes from its own checkpoint). Default `sluice-<source name>`.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Where to start without a checkpoint: `committed` (the group's offsets, else the
+    /// earliest), `earliest` or `latest`. Default `committed`.
+    #[serde(default)]
+    pub start: KafkaStart,
+    /// How payloads become records: `text` or `json`.
+    #[serde(default)]
+    pub format: RecordFormat,
+    /// Records are pairs `[key, value]` (the key as text) instead of values.
+    #[serde(default)]
+    pub key: bool,
+    /// At most this many records per second per partition (Spark's
+    /// `maxRatePerPartition`): each batch reads at most rate × batch interval per partition.
+    #[serde(default)]
+    pub max_rate_per_partition: Option<u64>,
+    /// Timeout of metadata, offset and commit requests. Default `"10s"`.
+    #[serde(default = "default_timeout")]
+    pub timeout: DurationMs,
+    /// Extra librdkafka consumer properties.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// `[sources.X] kind = "redis"`: Redis Streams through a consumer group, acknowledged after
+/// each checkpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSourceConfig {
+    /// `redis://host:port[/db]`.
+    pub url: String,
+    /// The stream keys; each is one partition of every batch.
+    pub streams: Vec<String>,
+    /// The consumer group (created if missing). Default `sluice-<source name>`.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// This consumer's name; keep it across restarts (pending entries belong to it).
+    /// Default `sluice`.
+    #[serde(default)]
+    pub consumer: Option<String>,
+    /// Where a new group starts: `earliest` or `latest`. Default `earliest`.
+    #[serde(default)]
+    pub start: RedisStart,
+    /// The entry field holding the payload. Default `value`.
+    #[serde(default = "default_field")]
+    pub field: String,
+    /// How payloads become records: `text` or `json`.
+    #[serde(default)]
+    pub format: RecordFormat,
+    /// Records are pairs `[key, value]`, the key from field `key_field`.
+    #[serde(default)]
+    pub key: bool,
+    /// The field holding the key. Default `key`.
+    #[serde(default = "default_key_field")]
+    pub key_field: String,
+    /// At most this many records per second per stream.
+    #[serde(default)]
+    pub max_rate_per_stream: Option<u64>,
+    /// Timeout of connecting and of each command. Default `"10s"`.
+    #[serde(default = "default_timeout")]
+    pub timeout: DurationMs,
+}
+
+/// `[sinks.Y] kind = "kafka"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSinkConfig {
+    /// `host:port[,host:port...]`.
+    pub bootstrap_servers: String,
+    /// The topic records go to.
+    pub topic: String,
+    /// A pair `[k, v]` becomes key `k` and payload `v`. Default true.
+    #[serde(default = "yes")]
+    pub key_from_pair: bool,
+    /// Payloads as JSON text (`json`), or strings as their own text (`text`).
+    #[serde(default = "json")]
+    pub format: RecordFormat,
+    /// How long a batch may take to be delivered. Default `"60s"`.
+    #[serde(default = "default_delivery_timeout")]
+    pub delivery_timeout: DurationMs,
+    /// Extra librdkafka producer properties.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// `[sinks.Y] kind = "redis"`: one stream entry per record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSinkConfig {
+    /// `redis://host:port[/db]`.
+    pub url: String,
+    /// The stream key entries are added to.
+    pub stream: String,
+    /// The field holding the payload. Default `value`.
+    #[serde(default = "default_field")]
+    pub field: String,
+    /// A pair `[k, v]` becomes field `key_field` = `k` and the payload `v`. Default true.
+    #[serde(default = "yes")]
+    pub key_from_pair: bool,
+    /// The field holding the key. Default `key`.
+    #[serde(default = "default_key_field")]
+    pub key_field: String,
+    /// Payloads as JSON text (`json`), or strings as their own text (`text`).
+    #[serde(default = "json")]
+    pub format: RecordFormat,
+    /// Trim the stream to about this many entries (`MAXLEN ~`).
+    #[serde(default)]
+    pub max_len: Option<u64>,
+    /// How long a batch keeps retrying while Redis is unreachable. Default `"60s"`.
+    #[serde(default = "default_delivery_timeout")]
+    pub retry_for: DurationMs,
+    /// Timeout of connecting and of each command. Default `"10s"`.
+    #[serde(default = "default_timeout")]
+    pub timeout: DurationMs,
+}
+
+const fn json() -> RecordFormat {
+    RecordFormat::Json
+}

@@ -1,0 +1,83 @@
+//! Backpressure (`[job] backpressure = true`): after each batch, a PID rate estimator per
+//! source (Spark's `PIDRateEstimator`) turns the batch's processing time, scheduling delay
+//! and that source's record count into a new rate limit for the source, so that a job
+//! whose batches take longer than the batch interval takes in less instead of queueing
+//! ever more input.
+
+use std::time::Duration;
+
+use crate::brokers::{PidRateEstimator, RateSample};
+use crate::ops::BatchTime;
+use crate::source::{SourceBatch, SourceHandle};
+
+/// Spark's `spark.streaming.backpressure.pid.minRate` default, records per second.
+const MIN_RATE: f64 = 100.0;
+
+/// One estimator per source, or none when backpressure is off.
+#[derive(Debug)]
+pub struct Backpressure {
+    estimators: Vec<PidRateEstimator>,
+}
+
+impl Backpressure {
+    /// Estimators for `sources` sources of a job with the given batch interval, when
+    /// `enabled`.
+    pub fn new(enabled: bool, sources: usize, batch_ms: i64) -> Self {
+        let estimators = if enabled {
+            (0..sources)
+                .map(|_| PidRateEstimator::new(batch_ms, MIN_RATE))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Backpressure { estimators }
+    }
+
+    /// The records each source produced for a batch, before the batch runs.
+    pub fn counts(inputs: &[SourceBatch]) -> Vec<u64> {
+        inputs
+            .iter()
+            .map(|i| i.batch.as_ref().map_or(0, |b| b.len() as u64))
+            .collect()
+    }
+
+    /// Feeds a completed batch to the estimators and hands each source its new rate.
+    pub fn after_batch(
+        &mut self,
+        time: BatchTime,
+        counts: &[u64],
+        processing: Duration,
+        scheduling_delay: Duration,
+        handles: &mut [SourceHandle],
+    ) {
+        for (i, e) in self.estimators.iter_mut().enumerate() {
+            let sample = RateSample {
+                time_ms: time,
+                records: counts.get(i).copied().unwrap_or(0),
+                processing_ms: processing.as_secs_f64() * 1e3,
+                scheduling_delay_ms: scheduling_delay.as_secs_f64() * 1e3,
+            };
+            if let (Some(rate), Some(SourceHandle::Direct(s))) =
+                (e.compute(sample), handles.get_mut(i))
+            {
+                s.set_rate(Some(rate));
+            }
+        }
+    }
+
+    /// `, rate limit 1234 records/s` for the progress line when a source has a limit.
+    pub fn progress_suffix(handles: &[SourceHandle]) -> String {
+        let limits: Vec<f64> = handles
+            .iter()
+            .filter_map(|h| match h {
+                SourceHandle::Direct(s) => s.rate_limit(),
+                SourceHandle::Receiver(_) => None,
+            })
+            .collect();
+        if limits.is_empty() {
+            String::new()
+        } else {
+            format!(", rate limit {:.0} records/s", limits.iter().sum::<f64>())
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The `redis` sink: one stream entry per record (`XADD`), a batch in one pipeline; the
+//! batch completes once Redis answered every command. A pair `[k, v]` gives fields
+//! `key_field = k` and `field = v`; anything else the payload field alone.
+
+use std::time::Duration;
+
+use super::{Sink, SinkError};
+use crate::brokers::{encode_for_sink, RedisSinkConfig, RedisStreamWriter};
+use crate::ops::BatchTime;
+use crate::record::Batch;
+
+/// Appends batches to a Redis stream.
+pub struct RedisSink {
+    name: String,
+    config: RedisSinkConfig,
+    writer: RedisStreamWriter,
+}
+
+impl RedisSink {
+    /// A sink writing to `config.stream` (it connects on first use).
+    ///
+    /// # Errors
+    /// [`SinkError::Write`] when the URL is invalid.
+    pub fn new(name: &str, config: &RedisSinkConfig) -> Result<Self, SinkError> {
+        let writer = RedisStreamWriter::open(
+            &config.url,
+            &config.stream,
+            config.max_len,
+            config.timeout.to_std(),
+            Duration::from_millis(config.retry_for.ms().max(0) as u64),
+        )
+        .map_err(|e| SinkError::Write {
+            sink: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(RedisSink {
+            name: name.to_owned(),
+            config: config.clone(),
+            writer,
+        })
+    }
+}
+
+impl Sink for RedisSink {
+    fn write_batch(&mut self, time: BatchTime, batch: &Batch) -> Result<(), SinkError> {
+        let fail = |message: String| SinkError::Write {
+            sink: self.name.clone(),
+            message: format!("batch {time} ms: {message}"),
+        };
+        let mut messages = Vec::with_capacity(batch.len());
+        for (i, record) in batch.records().enumerate() {
+            let m = encode_for_sink(record, self.config.key_from_pair, self.config.format)
+                .map_err(|e| fail(format!("record {i}: {e}")))?;
+            messages.push(m);
+        }
+        let (field, key_field) = (
+            self.config.field.as_bytes(),
+            self.config.key_field.as_bytes(),
+        );
+        let entries: Vec<Vec<(&[u8], &[u8])>> = messages
+            .iter()
+            .map(|m| {
+                let mut fields = Vec::with_capacity(2);
+                if let Some(k) = &m.key {
+                    fields.push((key_field, k.as_slice()));
+                }
+                fields.push((field, m.value.as_slice()));
+                fields
+            })
+            .collect();
+        self.writer
+            .append_all(&entries)
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(())
+    }
+}

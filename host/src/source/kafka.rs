@@ -1,0 +1,261 @@
+//! The `kafka` source: a direct stream (Spark's `KafkaUtils.createDirectStream`). At each
+//! batch time every partition is read from the offset the previous batch ended at, up to
+//! the rate limit; one Kafka partition is one partition of the batch. The position is the
+//! next offset of every partition, so a batch is replayed from the checkpoint exactly; the
+//! group gets the offsets after each checkpoint, for monitoring tools.
+
+use serde_json::{json, Map, Value};
+use sluice_abi::msgpack;
+
+use super::{DirectSource, SourceBatch, SourceError};
+use crate::brokers::{KafkaReader, KafkaReaderConfig, KafkaSourceConfig};
+use crate::ops::{BatchTime, DeadLetter};
+use crate::record::{Batch, Partition};
+
+/// Longest payload prefix kept in a dead letter.
+const DEAD_PREFIX: usize = 1024;
+
+/// Reads Kafka topics as a direct stream. Connects at the first batch (or seek).
+pub struct KafkaSource {
+    name: String,
+    config: KafkaSourceConfig,
+    batch_ms: i64,
+    reader: Option<KafkaReader>,
+    pending_seek: Option<Vec<(String, i32, i64)>>,
+    /// Records per second for the whole source, from backpressure.
+    rate: Option<f64>,
+}
+
+impl KafkaSource {
+    /// A source named `name` (used in errors and dead letters).
+    pub fn new(name: &str, config: &KafkaSourceConfig, batch_ms: i64) -> Self {
+        KafkaSource {
+            name: name.to_owned(),
+            config: config.clone(),
+            batch_ms,
+            reader: None,
+            pending_seek: None,
+            rate: None,
+        }
+    }
+
+    fn invalid(&self, message: String) -> SourceError {
+        SourceError::Io {
+            source_name: self.name.clone(),
+            message,
+        }
+    }
+
+    fn reader(&mut self) -> Result<&mut KafkaReader, SourceError> {
+        if self.reader.is_none() {
+            let c = &self.config;
+            let config = KafkaReaderConfig {
+                bootstrap: c.bootstrap_servers.clone(),
+                topics: c.topics.clone(),
+                group: c
+                    .group
+                    .clone()
+                    .unwrap_or_else(|| format!("sluice-{}", self.name)),
+                properties: c
+                    .properties
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                timeout: c.timeout.to_std(),
+            };
+            let mut reader =
+                KafkaReader::open(config, c.start).map_err(|e| self.invalid(e.to_string()))?;
+            if let Some(offsets) = self.pending_seek.take() {
+                reader
+                    .seek(&offsets)
+                    .map_err(|e| self.invalid(e.to_string()))?;
+            }
+            tracing::info!(source = %self.name, "Kafka source reading from {}.", describe(&reader));
+            self.reader = Some(reader);
+        }
+        Ok(self.reader.as_mut().expect("opened above"))
+    }
+
+    /// Records per partition this batch may take: the rate limits times the interval.
+    fn cap(&self, partitions: usize) -> u64 {
+        let secs = self.batch_ms as f64 / 1e3;
+        let configured = self.config.max_rate_per_partition.map(|r| r as f64);
+        let pressured = self.rate.map(|r| r / partitions.max(1) as f64);
+        match (configured, pressured) {
+            (None, None) => u64::MAX,
+            (a, b) => {
+                let per_second = a.unwrap_or(f64::MAX).min(b.unwrap_or(f64::MAX));
+                ((per_second * secs).ceil() as u64).max(1)
+            }
+        }
+    }
+
+    fn offsets(&self) -> Option<Vec<(String, i32, i64)>> {
+        let r = self.reader.as_ref()?;
+        Some(
+            r.partitions()
+                .zip(r.offsets())
+                .map(|((t, p), o)| (t.to_owned(), p, o))
+                .collect(),
+        )
+    }
+}
+
+fn describe(r: &KafkaReader) -> String {
+    r.partitions()
+        .zip(r.offsets())
+        .map(|((t, p), o)| format!("{t}/{p}@{o}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl DirectSource for KafkaSource {
+    fn next_batch(&mut self, _time: BatchTime) -> Result<SourceBatch, SourceError> {
+        let name = self.name.clone();
+        let (format, with_key) = (self.config.format, self.config.key);
+        let n = self.reader()?.partitions().len();
+        let cap = self.cap(n);
+        let reader = self.reader.as_mut().expect("opened above");
+        let mut partitions = Vec::with_capacity(n);
+        let mut dead_letters = Vec::new();
+        let mut buf = Vec::new();
+        for i in 0..n {
+            let (topic, part) = reader
+                .partitions()
+                .nth(i)
+                .map(|(t, p)| (t.to_owned(), p))
+                .unwrap_or_default();
+            let mut records = Partition::new();
+            reader
+                .read(i, cap, |offset, key, payload| {
+                    buf.clear();
+                    match format.decode(key, payload, with_key, &mut buf) {
+                        Ok(()) => records.push(&buf),
+                        Err(e) => dead_letters
+                            .push(dead_letter(&name, &topic, part, offset, payload, &e.0)),
+                    }
+                })
+                .map_err(|e| SourceError::Io {
+                    source_name: name.clone(),
+                    message: e.to_string(),
+                })?;
+            partitions.push(records);
+        }
+        Ok(SourceBatch {
+            batch: Some(Batch::new(partitions)),
+            dead_letters,
+        })
+    }
+
+    fn position(&self) -> Value {
+        let offsets = self
+            .offsets()
+            .or_else(|| self.pending_seek.clone())
+            .unwrap_or_default();
+        let map: Map<String, Value> = offsets
+            .into_iter()
+            .map(|(t, p, o)| (format!("{t}/{p}"), json!(o)))
+            .collect();
+        json!({ "offsets": map })
+    }
+
+    fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
+        let offsets = parse_position(position).map_err(|message| SourceError::Seek {
+            source_name: self.name.clone(),
+            position: position.to_string(),
+            message,
+        })?;
+        match self.reader.as_mut() {
+            Some(r) => r.seek(&offsets).map_err(|e| SourceError::Seek {
+                source_name: self.name.clone(),
+                position: position.to_string(),
+                message: e.to_string(),
+            })?,
+            None => self.pending_seek = Some(offsets),
+        }
+        Ok(())
+    }
+
+    fn committed(&mut self, position: &Value) {
+        // Monitoring only: a failure is logged, and the next checkpoint commits again.
+        let Ok(offsets) = parse_position(position) else {
+            return;
+        };
+        if let Some(r) = self.reader.as_ref() {
+            if let Err(e) = r.commit(&offsets) {
+                tracing::warn!(source = %self.name, "Cannot commit offsets to the group: {e}");
+            }
+        }
+    }
+
+    fn set_rate(&mut self, per_second: Option<f64>) {
+        self.rate = per_second;
+    }
+
+    fn rate_limit(&self) -> Option<f64> {
+        let n = self.reader.as_ref().map_or(1, |r| r.partitions().len()) as f64;
+        let configured = self.config.max_rate_per_partition.map(|r| r as f64 * n);
+        match (configured, self.rate) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+fn parse_position(position: &Value) -> Result<Vec<(String, i32, i64)>, String> {
+    let map = position
+        .get("offsets")
+        .and_then(Value::as_object)
+        .ok_or("expected {\"offsets\": {\"topic/partition\": offset, ...}}")?;
+    map.iter()
+        .map(|(tp, o)| {
+            let (t, p) = tp
+                .rsplit_once('/')
+                .ok_or(format!("`{tp}` is not topic/partition"))?;
+            let p: i32 = p
+                .parse()
+                .map_err(|_| format!("`{tp}` is not topic/partition"))?;
+            let o = o
+                .as_i64()
+                .ok_or(format!("the offset of `{tp}` is not an integer"))?;
+            Ok((t.to_owned(), p, o))
+        })
+        .collect()
+}
+
+fn dead_letter(
+    source: &str,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    payload: Option<&[u8]>,
+    reason: &str,
+) -> DeadLetter {
+    let raw = payload.unwrap_or_default();
+    let mut record = Vec::new();
+    msgpack::write_str(
+        &mut record,
+        &String::from_utf8_lossy(&raw[..raw.len().min(DEAD_PREFIX)]),
+    );
+    DeadLetter {
+        stream: source.to_owned(),
+        record,
+        reason: format!("Kafka {topic}/{partition} offset {offset}: {reason}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_round_trip() {
+        let p = json!({"offsets": {"a.b/0": 5, "a.b/1": 7}});
+        assert_eq!(
+            parse_position(&p).unwrap(),
+            vec![("a.b".to_owned(), 0, 5), ("a.b".to_owned(), 1, 7)]
+        );
+        assert!(parse_position(&json!({"offsets": {"x": 1}})).is_err());
+        assert!(parse_position(&json!(3)).is_err());
+    }
+}

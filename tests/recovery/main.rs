@@ -1,0 +1,7 @@
+//! Recovery tests through the real `sluice` binary: crashes at random instants, corrupt
+//! checkpoints, changed jobs, a full disk, and the write-ahead log of a TCP source.
+
+mod common;
+mod crash;
+mod disk;
+mod wal;
