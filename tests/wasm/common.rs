@@ -8,11 +8,18 @@ use sluice::record::Partition;
 use sluice::wasm::{CallOutput, Limits, Plugin, RuntimeConfig, WasmRuntime};
 use sluice_abi::{doc, msgpack, Ctx, RecordError};
 
-/// A runtime without a disk cache, shared by the tests of this binary.
+/// The runtime shared by the tests of this binary, with a disk cache in the target
+/// directory so that reruns do not compile the real plugins again.
 pub fn runtime() -> Arc<WasmRuntime> {
     static RT: OnceLock<Arc<WasmRuntime>> = OnceLock::new();
-    RT.get_or_init(|| WasmRuntime::new(RuntimeConfig::default()).expect("runtime"))
-        .clone()
+    RT.get_or_init(|| {
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasm-test-cache");
+        WasmRuntime::new(RuntimeConfig {
+            cache_dir: Some(cache),
+        })
+        .expect("runtime")
+    })
+    .clone()
 }
 
 /// Small limits so that hostile tests end quickly (the deadline leaves room for a loaded

@@ -78,7 +78,7 @@ impl Write for Captured {
 }
 
 /// Runs `f` with `tracing` captured on this thread (calls run on the calling thread).
-fn capture_log(f: impl FnOnce()) -> String {
+pub fn capture_log(f: impl FnOnce()) -> String {
     let buf = Captured::default();
     let writer = buf.clone();
     let subscriber = tracing_subscriber::fmt()

@@ -167,3 +167,52 @@ fn words_handles_a_large_partition_with_one_instance() {
     assert_eq!(out.items.len(), 15000);
     assert_eq!(p.idle_instances(), 1);
 }
+
+fn load_dist(name: &str) -> Plugin {
+    Plugin::load(
+        &runtime(),
+        name,
+        &dist().join(format!("{name}.wasm")),
+        &serde_json::json!({}),
+        Limits::default(),
+    )
+    .unwrap_or_else(|e| panic!("load {name}.wasm: {e}"))
+}
+
+#[test]
+fn the_c_plugin_runs_on_wasi_and_its_stdout_reaches_the_log() {
+    let mut plugin = None;
+    let log = crate::host_io::capture_log(|| plugin = Some(load_dist("c-upper")));
+    assert!(log.contains("c-upper: ready (ABI v1)"), "{log}");
+    assert!(log.contains("_initialize"), "{log}");
+    let p = plugin.unwrap();
+    let input = encode(&[
+        serde_json::json!("hello"),
+        serde_json::json!(7),
+        serde_json::json!("Mixed Case x"),
+    ]);
+    let out = p
+        .call("upper", Shape::Transform, 3, &input, &ctx(0, 0))
+        .unwrap();
+    assert_eq!(decode(&out.items), ["HELLO", "MIXED CASE X"]);
+    assert_eq!(out.errors.len(), 1);
+    assert_eq!(out.errors[0].index, Some(1));
+    assert!(
+        out.errors[0].message.contains("expected a string"),
+        "{:?}",
+        out.errors
+    );
+}
+
+#[test]
+fn the_wat_plugin_counts_records_and_does_not_grow() {
+    let p = load_dist("wat-count");
+    for n in [0u32, 1, 1000] {
+        let input = encode(&vec![serde_json::json!("x"); n as usize]);
+        let out = p
+            .call("count", Shape::Transform, n, &input, &ctx(0, 0))
+            .unwrap();
+        assert_eq!(decode(&out.items), [n]);
+    }
+    assert_eq!(p.idle_instances(), 1);
+}

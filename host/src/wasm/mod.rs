@@ -293,7 +293,8 @@ pub struct PluginInfo {
 /// As [`Plugin::load`].
 pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, PluginError> {
     let m = module::load(runtime, path)?;
-    let name: Arc<str> = "inspect".into();
+    let stem = path.file_stem().map(|s| s.to_string_lossy());
+    let name: Arc<str> = stem.as_deref().unwrap_or("plugin").into();
     PluginInstance::new(&m.pre, &name, &Limits::default(), m.has_initialize).map_err(
         |f| match f {
             Failure::Other(message) => PluginError::Invalid {
