@@ -96,7 +96,8 @@ fn random_kills_give_the_output_of_an_uninterrupted_run() {
     assert_eq!(expected.len() as u64, BATCHES);
     let dir = root.path().join("crashed");
     let job = write_job(&dir, &job_text());
-    let span = took.as_millis() as u64 * 8 / 10 + 20;
+    // Short lives: each run gets a little further (or not) before it is killed.
+    let span = took.as_millis() as u64 / 3 + 20;
     let mut kills = 0;
     for _ in 0..12 {
         let mut cmd = run_cmd(&job, BATCHES, &["--clock", "virtual"]);
@@ -104,7 +105,7 @@ fn random_kills_give_the_output_of_an_uninterrupted_run() {
             // Widen the window between the state files and the metadata commit.
             cmd.env("SLUICE_TEST_SLOW_CHECKPOINT", "15");
         }
-        let after = Duration::from_millis(rng.below(span));
+        let after = Duration::from_millis(20 + rng.below(span));
         if run_and_kill(cmd, after) {
             break;
         }
