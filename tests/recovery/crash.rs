@@ -51,8 +51,35 @@ keep = 3
     )
 }
 
-/// Stateful streams and their sinks, added to the job when the operators exist.
-const STATEFUL: &str = "";
+/// The stateful streams under test (keyed state with deltas, an incremental window), and
+/// their sinks.
+const STATEFUL: &str = r#"
+[streams.totals]
+op = "update_state_by_key"
+from = "events"
+fn = "sum"
+
+[streams.windowed]
+op = "reduce_by_key_and_window"
+from = "events"
+fn = "sum"
+inv_fn = "sub"
+window = "5s"
+slide = "2s"
+
+[sinks.totals]
+kind = "files"
+from = "totals"
+path = "out/totals"
+
+[sinks.windowed]
+kind = "files"
+from = "windowed"
+path = "out/windowed"
+"#;
+
+/// Every sink of the job.
+pub const SINKS: [&str; 4] = ["sums", "n", "totals", "windowed"];
 
 /// Writes the job and its queue (seeded, so every directory gets the same input) into
 /// `dir`; returns the job file.
@@ -113,7 +140,7 @@ fn random_kills_give_the_output_of_an_uninterrupted_run() {
     }
     println!("killed {kills} times (reference took {took:?})");
     run_ok(run_cmd(&job, BATCHES, &["--clock", "virtual"]));
-    for sink in ["sums", "n"] {
+    for sink in SINKS {
         assert_same_output(
             &outputs(&reference.join("out").join(sink)),
             &outputs(&dir.join("out").join(sink)),
@@ -156,10 +183,12 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
         "{stderr}"
     );
     assert!(stderr.contains("truncated"), "{stderr}");
-    assert_same_output(
-        &outputs(&reference.join("out/sums")),
-        &outputs(&dir.join("out/sums")),
-    );
+    for sink in SINKS {
+        assert_same_output(
+            &outputs(&reference.join("out").join(sink)),
+            &outputs(&dir.join("out").join(sink)),
+        );
+    }
 }
 
 #[test]
