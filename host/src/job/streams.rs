@@ -62,6 +62,10 @@ pub enum OpConfig {
     /// Combines the values of each key with a built-in (`sum`, `count`, `min`, `max`) or a
     /// plugin reduce function, through a hash shuffle.
     ReduceByKey(ReduceByKeyConfig),
+    /// The parents' batches, concatenated in the order of `inputs`.
+    Union(NoArgs),
+    /// The union of the parent's batches in the window `(t - window, t]`, every `slide`.
+    Window(WindowConfig),
 }
 
 impl OpConfig {
@@ -78,13 +82,22 @@ impl OpConfig {
             OpConfig::Identity(_) => "identity",
             OpConfig::Count(_) => "count",
             OpConfig::ReduceByKey(_) => "reduce_by_key",
+            OpConfig::Union(_) => "union",
+            OpConfig::Window(_) => "window",
         }
     }
 
     /// The durations that must be multiples of the batch interval (windows, slides), with
     /// their field names. `sluice validate` checks them.
     pub fn durations(&self) -> Vec<(&'static str, DurationMs)> {
-        Vec::new()
+        match self {
+            OpConfig::Window(w) => {
+                let mut d = vec![("window", w.window)];
+                d.extend(w.slide.map(|s| ("slide", s)));
+                d
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -112,4 +125,15 @@ pub struct ReduceByKeyConfig {
     /// Output partitions; default: the number of input partitions.
     #[serde(default)]
     pub partitions: Option<usize>,
+}
+
+/// `op = "window"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    /// Window length, a multiple of the batch interval.
+    pub window: DurationMs,
+    /// Slide, a multiple of the batch interval. Default: the batch interval.
+    #[serde(default)]
+    pub slide: Option<DurationMs>,
 }
