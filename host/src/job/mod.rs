@@ -23,7 +23,7 @@ pub use sinks::{FilesSinkConfig, PrintSinkConfig, SinkConfig, SinkKind, StdoutSi
 pub use sources::{
     FilesSourceConfig, Format, GeneratorConfig, QueueConfig, SourceConfig, StdinConfig, TcpConfig,
 };
-pub use streams::{FnOp, FnRef, NoArgs, OpConfig, ReduceByKeyConfig, StreamConfig, WindowConfig};
+pub use streams::{FnOp, FnRef, NoArgs, OpConfig, ReduceByKeyConfig, StreamConfig};
 pub use units::{parse_duration, parse_size, ByteSize, DurationMs};
 
 /// Errors in a job file.

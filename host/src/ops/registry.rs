@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 use super::count::Count;
 use super::narrow::NarrowStep;
 use super::reduce_by_key::{BuiltinReducer, ReduceByKey, Reducer};
-use super::union::Union;
-use super::window::{Window, WindowSpec};
 use super::{Operator, PluginFn};
 use crate::job::{DurationMs, FnRef, JobDocument, JobError, OpConfig};
 use crate::wasm::Plugin;
@@ -26,6 +24,8 @@ pub struct BuildContext<'a> {
     pub inputs: &'a [String],
     /// Loaded plugins by name.
     pub plugins: &'a BTreeMap<String, Plugin>,
+    /// Handles operators publish for later streams (state snapshots).
+    pub links: &'a super::build::SharedLinks,
 }
 
 impl BuildContext<'_> {
@@ -172,23 +172,7 @@ pub fn build(op: &OpConfig, cx: &BuildContext<'_>) -> Result<Built, JobError> {
                 c.partitions,
             ))))
         }
-        OpConfig::Union(_) => {
-            if cx.inputs.is_empty() {
-                cx.expect_inputs("union", 2)?;
-            }
-            Ok(Built::Operator(Box::new(Union)))
-        }
-        OpConfig::Window(c) => {
-            cx.expect_inputs("window", 1)?;
-            let window = cx.batch_multiple("window", c.window)?;
-            let slide = match c.slide {
-                Some(s) => Some(cx.batch_multiple("slide", s)?),
-                None => None,
-            };
-            // Parents are assumed to slide with the batch interval.
-            let spec = WindowSpec::new(cx.stream, window, slide, cx.doc.batch_ms())
-                .map_err(|e| cx.error(cx.doc.file.streams[cx.stream].span(), e))?;
-            Ok(Built::Operator(Box::new(Window::new(spec))))
-        }
+        // Every other DStream operation: `ops/build.rs`.
+        other => super::build::build(other, cx).map(Built::Operator),
     }
 }
