@@ -3,5 +3,6 @@
 
 mod common;
 mod crash;
+mod direct;
 mod disk;
 mod wal;

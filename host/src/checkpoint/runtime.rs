@@ -17,7 +17,7 @@ use crate::batch::{Block, BlockStore};
 use crate::ops::Operator;
 use crate::record::Batch;
 use crate::source::{spread, SourceBatch, SourceHandle};
-use crate::wal::WriteAheadLog;
+use crate::wal::{DirectLog, WriteAheadLog};
 
 /// Consecutive failed checkpoints after which the job fails.
 pub const MAX_FAILURES: u32 = 3;
@@ -64,6 +64,7 @@ pub struct Checkpointer {
     force_full: bool,
     failures: u32,
     wal: Option<Arc<WriteAheadLog>>,
+    direct: Option<DirectLog>,
     receiver_partitions: Option<usize>,
     /// What the last checkpoint cost.
     pub last_stats: Option<CheckpointStats>,
@@ -122,6 +123,7 @@ impl Checkpointer {
             force_full: false,
             failures: 0,
             wal: None,
+            direct: None,
             receiver_partitions: None,
             last_stats: None,
         })
@@ -176,6 +178,7 @@ impl Checkpointer {
         names: &[String],
         handles: &mut [SourceHandle],
     ) -> Result<(), CheckpointError> {
+        self.open_direct_log(handles)?;
         if let Some(loaded) = self.loaded.take() {
             let started = Instant::now();
             restore_operators(&loaded, ops)?;
@@ -383,7 +386,7 @@ impl Checkpointer {
         blobs
     }
 
-    fn committed(&self, meta: &CheckpointMeta, names: &[String], handles: &mut [SourceHandle]) {
+    fn committed(&mut self, meta: &CheckpointMeta, names: &[String], handles: &mut [SourceHandle]) {
         for (name, h) in names.iter().zip(handles.iter_mut()) {
             if let (SourceHandle::Direct(d), Some(SourcePosition::Direct { position })) =
                 (h, meta.sources.get(name))
@@ -391,7 +394,6 @@ impl Checkpointer {
                 d.committed(position);
             }
         }
-        let Some(wal) = &self.wal else { return };
         // Keep what the oldest kept checkpoint needs, in case the newer ones are corrupt.
         let oldest = self
             .store
@@ -400,6 +402,10 @@ impl Checkpointer {
             .and_then(|l| l.first().copied())
             .and_then(|i| self.store.read_meta(i).ok())
             .unwrap_or_else(|| meta.clone());
+        if let Some(Err(e)) = self.direct.as_mut().map(|d| d.truncate(oldest.batch_time)) {
+            tracing::warn!(error = %e, "Cannot delete old direct batch log segments.");
+        }
+        let Some(wal) = &self.wal else { return };
         let covered: BTreeMap<String, u64> = oldest
             .sources
             .iter()
@@ -413,6 +419,9 @@ impl Checkpointer {
         }
     }
 }
+
+#[path = "runtime_direct.rs"]
+mod direct;
 
 #[cfg(test)]
 #[path = "runtime_tests.rs"]

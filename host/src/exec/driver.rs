@@ -168,9 +168,23 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         let started = std::time::Instant::now();
         let mut inputs = Vec::with_capacity(handles.len());
         for (k, h) in handles.iter_mut().enumerate() {
-            let mut input = h
-                .next_batch(time)
-                .map_err(|source| ExecError::Source { time, source })?;
+            let mut input = match (checkpointer.as_mut(), &mut *h) {
+                // The batch ends where it ended before a crash, or where it ends now,
+                // logged before it runs (docs/operations.md).
+                (Some(c), SourceHandle::Direct(s)) => {
+                    let name = &source_names[k];
+                    let input = match c.direct_end(name, time) {
+                        Some(end) => s.next_batch_to(time, &end),
+                        None => s.next_batch(time),
+                    }
+                    .map_err(|source| ExecError::Source { time, source })?;
+                    c.log_direct_end(name, time, &s.position())?;
+                    input
+                }
+                _ => h
+                    .next_batch(time)
+                    .map_err(|source| ExecError::Source { time, source })?,
+            };
             if let (Some(c), SourceHandle::Receiver(_)) = (checkpointer.as_ref(), &*h) {
                 // With the write-ahead log, the batch is what the log allocates to it.
                 if let Some(logged) = c.receiver_batch(&source_names[k], time)? {

@@ -91,19 +91,18 @@ impl FilesSource {
 
 impl DirectSource for FilesSource {
     fn next_batch(&mut self, _time: BatchTime) -> Result<SourceBatch, SourceError> {
-        let mut out = SourceBatch::default();
         let new: Vec<String> = self
             .list()?
             .into_iter()
             .filter(|n| !self.read.contains(n))
             .collect();
-        let mut partitions = Vec::with_capacity(new.len());
-        for name in new {
-            partitions.push(self.read_file(&name, &mut out)?);
-            self.read.insert(name);
-        }
-        out.batch = Some(Batch::new(partitions));
-        Ok(out)
+        self.read_files(new)
+    }
+
+    fn next_batch_to(&mut self, _time: BatchTime, end: &Value) -> Result<SourceBatch, SourceError> {
+        let names = read_set(self.decoder.source(), end)?;
+        let new = names.difference(&self.read).cloned().collect();
+        self.read_files(new)
     }
 
     fn position(&self) -> Value {
@@ -111,18 +110,37 @@ impl DirectSource for FilesSource {
     }
 
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
-        let names = position
-            .get("read")
-            .and_then(Value::as_array)
-            .ok_or_else(|| SourceError::Seek {
-                source_name: self.decoder.source().to_owned(),
-                position: position.to_string(),
-                message: "expected {\"read\": [file names]}".to_owned(),
-            })?;
-        self.read = names
-            .iter()
-            .filter_map(|n| n.as_str().map(str::to_owned))
-            .collect();
+        self.read = read_set(self.decoder.source(), position)?;
         Ok(())
+    }
+}
+
+/// The file names of a position `{"read": [names]}`.
+fn read_set(source: &str, position: &Value) -> Result<BTreeSet<String>, SourceError> {
+    let names = position
+        .get("read")
+        .and_then(Value::as_array)
+        .ok_or_else(|| SourceError::Seek {
+            source_name: source.to_owned(),
+            position: position.to_string(),
+            message: "expected {\"read\": [file names]}".to_owned(),
+        })?;
+    Ok(names
+        .iter()
+        .filter_map(|n| n.as_str().map(str::to_owned))
+        .collect())
+}
+
+impl FilesSource {
+    /// Reads `new` (in name order) into one partition each and marks them read.
+    fn read_files(&mut self, new: Vec<String>) -> Result<SourceBatch, SourceError> {
+        let mut out = SourceBatch::default();
+        let mut partitions = Vec::with_capacity(new.len());
+        for name in new {
+            partitions.push(self.read_file(&name, &mut out)?);
+            self.read.insert(name);
+        }
+        out.batch = Some(Batch::new(partitions));
+        Ok(out)
     }
 }

@@ -79,6 +79,22 @@ pub trait DirectSource: Send {
     /// letters, not errors).
     fn next_batch(&mut self, time: BatchTime) -> Result<SourceBatch, SourceError>;
 
+    /// The batch at `time` replayed after a crash: exactly up to `end`, a
+    /// [`DirectSource::position`] recorded right after this batch was first pulled. The
+    /// default calls [`DirectSource::next_batch`], right for sources whose batches are a
+    /// pure function of their position (queue, generator).
+    ///
+    /// # Errors
+    /// As [`DirectSource::next_batch`]; [`SourceError::Seek`] when `end` is not a position
+    /// of this source.
+    fn next_batch_to(
+        &mut self,
+        time: BatchTime,
+        _end: &serde_json::Value,
+    ) -> Result<SourceBatch, SourceError> {
+        self.next_batch(time)
+    }
+
     /// Where the next batch starts, as JSON (stored in checkpoints).
     fn position(&self) -> serde_json::Value;
 

@@ -7,6 +7,7 @@
 //! covers a segment lets it be deleted. Layout: `DIR/wal/<source>/NNNNNNNNNNNN.wal`, one
 //! new segment per process start and per `segment_bytes`.
 
+mod direct_log;
 mod record;
 mod segment;
 mod source_log;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+pub use direct_log::DirectLog;
 pub use record::WalRecord;
 pub use segment::{read_segment, SegmentRead, SegmentWriter};
 pub use source_log::{list_segments, LoggedBlock, SegmentInfo, SourceLog};
