@@ -6,4 +6,5 @@
 mod harness;
 mod jobs;
 mod kafka_client;
+mod recovery;
 mod redis_client;

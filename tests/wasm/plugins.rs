@@ -216,3 +216,34 @@ fn the_wat_plugin_counts_records_and_does_not_grow() {
     }
     assert_eq!(p.idle_instances(), 1);
 }
+
+#[test]
+fn spark_builtins_inverse_reduce_and_update_state() {
+    let p = load_dist("spark-builtins");
+    let items = encode(&[
+        serde_json::json!(["a", 10, 3]),
+        serde_json::json!(["b", 5, 5]),
+    ]);
+    let out = p
+        .call("sub", Shape::InverseReduce, 2, &items, &ctx(0, 0))
+        .unwrap();
+    assert_eq!(decode(&out.items), [7, 0]);
+    // [key, [values], state_opt, timing_out] -> [state_opt, [emitted]]; [] removes.
+    let entries = encode(&[
+        serde_json::json!(["a", [1, 2], [], false]),
+        serde_json::json!(["b", [5], [10], false]),
+    ]);
+    let out = p
+        .call(
+            "update_sum_drop_above_12",
+            Shape::UpdateState,
+            2,
+            &entries,
+            &ctx(0, 0),
+        )
+        .unwrap();
+    assert_eq!(
+        decode(&out.items),
+        [serde_json::json!([[3], []]), serde_json::json!([[], []])]
+    );
+}

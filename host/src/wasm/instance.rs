@@ -5,16 +5,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_abi::{doc, exports, msgpack, unpack_ptr_len, Ctx, Shape, ABI_VERSION};
+use sluice_abi::{exports, Ctx, Shape, ABI_VERSION};
 use wasmtime::{InstancePre, Memory, Store, Trap, TypedFunc, UpdateDeadline, WasmBacktrace};
 
-use super::error::{DisplayBytes, Failure};
+use super::call;
+use super::error::Failure;
 use super::host_log::GuestLog;
 use super::limits::{Limits, MemoryLimitExceeded, MemoryLimiter};
 use super::runtime::EPOCH_TICK;
 use super::wasi::{ProcExit, WasiState};
 use super::CallOutput;
-use crate::record::Partition;
 
 /// The data of an instance's store, seen by host functions.
 #[derive(Debug)]
@@ -157,131 +157,11 @@ impl PluginInstance {
         let (memory, alloc, free) = (self.memory, self.alloc.clone(), self.free.clone());
         let limits = self.limits.clone();
         self.run(function, ctx, |store| {
-            Ok(exchange(
+            Ok(call::exchange(
                 store, memory, &alloc, &free, &func, shape, count, items, ctx, &limits,
             ))
         })?
     }
-}
-
-/// Writes the input, calls, reads and checks the output, frees both buffers.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call's whole context, used once"
-)]
-fn exchange(
-    store: &mut Store<InstanceState>,
-    memory: Memory,
-    alloc: &TypedFunc<i32, i32>,
-    free: &TypedFunc<(i32, i32), ()>,
-    func: &TypedFunc<(i32, i32), i64>,
-    shape: Shape,
-    count: u32,
-    items: &[u8],
-    ctx: &Ctx,
-    limits: &Limits,
-) -> Result<CallOutput, Failure> {
-    let mut head = Vec::with_capacity(8);
-    msgpack::write_array_len(&mut head, 2);
-    msgpack::write_array_len(&mut head, count);
-    let mut tail = Vec::with_capacity(40);
-    ctx.write(&mut tail);
-    let in_len = head.len() + items.len() + tail.len();
-    let in_len32 = i32::try_from(in_len).map_err(|_| {
-        Failure::Other(format!(
-            "input document of {} does not fit a 32-bit guest",
-            DisplayBytes(in_len as u64)
-        ))
-    })?;
-    let in_ptr = alloc
-        .call(&mut *store, in_len32)
-        .map_err(|e| classify(e, limits))? as u32;
-    let input = checked_range(in_ptr, in_len as u64, memory.data_size(&*store)).ok_or_else(|| {
-        Failure::BadOutput(format!(
-            "`{}({in_len})` returned {in_ptr}, not a buffer inside the instance's memory ({} bytes)",
-            exports::ALLOC_FN,
-            memory.data_size(&*store)
-        ))
-    })?;
-    if in_ptr == 0 {
-        return Err(Failure::BadOutput(format!(
-            "`{}({in_len})` returned 0 (null)",
-            exports::ALLOC_FN
-        )));
-    }
-    {
-        let data = &mut memory.data_mut(&mut *store)[input.clone()];
-        let (h, rest) = data.split_at_mut(head.len());
-        h.copy_from_slice(&head);
-        let (i, t) = rest.split_at_mut(items.len());
-        i.copy_from_slice(items);
-        t.copy_from_slice(&tail);
-    }
-    let packed = func
-        .call(&mut *store, (in_ptr as i32, in_len32))
-        .map_err(|e| classify(e, limits))?;
-    let (out_ptr, out_len) = unpack_ptr_len(packed);
-    if u64::from(out_len) > limits.output_bytes {
-        return Err(Failure::BadOutput(format!(
-            "output of {} exceeds the cap of {}",
-            DisplayBytes(out_len.into()),
-            DisplayBytes(limits.output_bytes)
-        )));
-    }
-    let size = memory.data_size(&*store);
-    let output = checked_range(out_ptr, out_len.into(), size).ok_or_else(|| {
-        Failure::BadOutput(format!(
-            "output buffer at {out_ptr} of {out_len} bytes is outside the instance's memory \
-             ({size} bytes)"
-        ))
-    })?;
-    if output.start < input.end && input.start < output.end {
-        return Err(Failure::BadOutput(format!(
-            "output buffer {output:?} overlaps the input buffer {input:?}"
-        )));
-    }
-    let result = read_output(&memory.data(&*store)[output.clone()], shape, count);
-    free.call(&mut *store, (in_ptr as i32, in_len32))
-        .and_then(|()| free.call(&mut *store, (out_ptr as i32, out_len as i32)))
-        .map_err(|e| classify(e, limits))?;
-    result
-}
-
-/// Parses and checks an output document against the shape and the input count.
-fn read_output(buf: &[u8], shape: Shape, count: u32) -> Result<CallOutput, Failure> {
-    let view = doc::read_output(buf).map_err(|e| {
-        Failure::BadOutput(format!(
-            "output is not a valid [items, errors] document: {e}"
-        ))
-    })?;
-    if let Some(message) = view.call_error() {
-        return Err(Failure::Guest(message.to_owned()));
-    }
-    if let Some(e) = view.errors.iter().find(|e| e.index >= Some(count)) {
-        return Err(Failure::BadOutput(format!(
-            "output has an error for input item {} but there are {count} items",
-            e.index.unwrap_or_default()
-        )));
-    }
-    if shape.one_output_per_input() && view.items.count != count {
-        return Err(Failure::BadOutput(format!(
-            "returned {} items for {count} inputs; a {} function returns exactly one per input",
-            view.items.count,
-            shape.name()
-        )));
-    }
-    let items = Partition::from_encoded(view.items.count, view.items.bytes)
-        .map_err(|e| Failure::BadOutput(format!("output items: {e}")))?;
-    Ok(CallOutput {
-        items,
-        errors: view.errors,
-    })
-}
-
-/// `ptr..ptr+len` as a range, if it lies inside a memory of `size` bytes.
-fn checked_range(ptr: u32, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
-    let end = u64::from(ptr).checked_add(len)?;
-    (end <= size as u64).then_some(ptr as usize..end as usize)
 }
 
 fn typed<P, R>(
@@ -335,7 +215,7 @@ impl Drop for CallGuard<'_> {
 }
 
 /// Turns an error from wasmtime into what went wrong, for the caller.
-fn classify(err: wasmtime::Error, limits: &Limits) -> Failure {
+pub(crate) fn classify(err: wasmtime::Error, limits: &Limits) -> Failure {
     if err.downcast_ref::<DeadlineExceeded>().is_some() {
         return Failure::Deadline(limits.timeout);
     }
@@ -401,17 +281,6 @@ const MAX_BACKTRACE_FRAMES: usize = 8;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_are_checked() {
-        assert_eq!(checked_range(10, 5, 15), Some(10..15));
-        assert_eq!(checked_range(10, 6, 15), None);
-        assert_eq!(
-            checked_range(u32::MAX, u64::from(u32::MAX), usize::MAX),
-            Some(u32::MAX as usize..(2 * u64::from(u32::MAX)) as usize)
-        );
-        assert_eq!(checked_range(0, 0, 0), Some(0..0));
-    }
 
     #[test]
     fn ticks_round_up() {

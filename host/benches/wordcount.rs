@@ -1,0 +1,279 @@
+//! End-to-end word count: lines of 10 words from a 10,000-word vocabulary, `split_pairs`
+//! (WebAssembly) then `reduce_by_key sum`, 1 s batches, through the real `sluice` binary —
+//! from the generator (virtual clock, batches back to back) and from a TCP socket (wall
+//! clock) — and the same pipeline as a plain native Rust program, for a ratio.
+//!
+//! `cargo bench -p sluice --bench wordcount`. Knobs: `SLUICE_BENCH_LINES` (lines per
+//! batch, default 200000), `SLUICE_BENCH_BATCHES` (default 8).
+//! Prints sustained words/s, time from launch to the first batch, and peak RSS.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice::source::vocabulary_word;
+
+const WORDS_PER_LINE: usize = 10;
+const VOCABULARY: usize = 10_000;
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn job(source: &str) -> String {
+    format!(
+        r#"
+[job]
+name = "bench"
+batch_interval = "1s"
+block_interval = "200ms"
+[plugins.words]
+path = {wasm:?}
+[sources.lines]
+{source}
+[streams.pairs]
+from = "lines"
+op = "flat_map"
+fn = "words.split_pairs"
+[streams.counts]
+from = "pairs"
+op = "reduce_by_key"
+fn = "sum"
+[sinks.out]
+from = "counts"
+kind = "print"
+num = 0
+"#,
+        wasm = repo().join("plugins/dist/words.wasm").display().to_string()
+    )
+}
+
+/// One progress line: (records in, processing ms).
+fn parse_progress(line: &str) -> Option<(u64, f64)> {
+    let rest = line.split("ms: ").nth(1)?;
+    let records: u64 = rest.split(' ').next()?.parse().ok()?;
+    let processing: f64 = rest
+        .split("processing ")
+        .nth(1)?
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()?;
+    Some((records, processing))
+}
+
+/// Peak RSS of a running process in KiB (VmHWM), polled until it exits.
+fn watch_rss(pid: u32, done: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut peak = 0;
+        while !done.load(Ordering::Relaxed) {
+            if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                for l in s.lines() {
+                    if let Some(v) = l.strip_prefix("VmHWM:") {
+                        let kb: u64 = v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0);
+                        peak = peak.max(kb);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        peak
+    })
+}
+
+struct Run {
+    words_per_s: f64,
+    first_batch: Duration,
+    peak_rss_mib: f64,
+    max_processing_ms: f64,
+}
+
+/// Runs `sluice` on a job file and reads its progress lines.
+fn run_sluice(job_file: &Path, args: &[&str], mut during: impl FnMut(&Child)) -> Run {
+    let launched = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(job_file)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sluice");
+    let done = Arc::new(AtomicBool::new(false));
+    let rss = watch_rss(child.id(), done.clone());
+    during(&child);
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first_batch = None;
+    let mut first_at = None;
+    let (mut words, mut max_processing) = (0u64, 0f64);
+    let mut last_at = launched;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let Some((records, processing)) = parse_progress(&line) else {
+            eprintln!("{line}");
+            continue;
+        };
+        let now = Instant::now();
+        max_processing = max_processing.max(processing);
+        if first_batch.is_none() {
+            first_batch = Some(now - launched);
+            first_at = Some(now);
+            continue; // warm-up: compilation, first instances
+        }
+        words += records * WORDS_PER_LINE as u64;
+        last_at = now;
+    }
+    let status = child.wait().unwrap();
+    done.store(true, Ordering::Relaxed);
+    assert!(status.success(), "sluice failed: {status}");
+    let span = last_at - first_at.expect("no batch ran");
+    Run {
+        words_per_s: words as f64 / span.as_secs_f64().max(1e-9),
+        first_batch: first_batch.unwrap(),
+        peak_rss_mib: rss.join().unwrap() as f64 / 1024.0,
+        max_processing_ms: max_processing,
+    }
+}
+
+/// Lines like the generator's (10 words from the vocabulary), for the socket and native runs.
+fn make_lines(n: usize, seed: u64) -> Vec<String> {
+    let words: Vec<String> = (0..VOCABULARY).map(vocabulary_word).collect();
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            let mut line = String::with_capacity(64);
+            for w in 0..WORDS_PER_LINE {
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                let r = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize;
+                if w > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&words[(r * VOCABULARY) >> 32]);
+            }
+            line
+        })
+        .collect()
+}
+
+/// The pipeline as a plain Rust program on 2 threads: split, count per thread, merge.
+fn native(lines: &[String], rounds: usize) -> f64 {
+    let started = Instant::now();
+    let mut total = 0usize;
+    for _ in 0..rounds {
+        let halves: Vec<&[String]> = lines.chunks(lines.len().div_ceil(2)).collect();
+        let maps: Vec<HashMap<&str, u64>> = std::thread::scope(|s| {
+            let handles: Vec<_> = halves
+                .iter()
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut m: HashMap<&str, u64> = HashMap::new();
+                        for l in part.iter() {
+                            for w in l.split_whitespace() {
+                                *m.entry(w).or_default() += 1;
+                            }
+                        }
+                        m
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut merged: HashMap<&str, u64> = HashMap::new();
+        for m in maps {
+            for (k, v) in m {
+                *merged.entry(k).or_default() += v;
+            }
+        }
+        total += merged.values().sum::<u64>() as usize;
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let lines_per_batch = env_or("SLUICE_BENCH_LINES", 200_000);
+    let batches = env_or("SLUICE_BENCH_BATCHES", 8);
+    let status = Command::new(repo().join("plugins/build.sh"))
+        .arg("--quiet")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "plugins/build.sh failed");
+    let dir = tempfile::tempdir().unwrap();
+
+    // 1. Generator, virtual clock: batches back to back, so words/s is the processing rate.
+    let gen = dir.path().join("gen.toml");
+    std::fs::write(
+        &gen,
+        job(&format!(
+            "kind = \"generator\"\nrate = {lines_per_batch}\nwords_per_line = {WORDS_PER_LINE}\nvocabulary = {VOCABULARY}\npartitions = 32"
+        )),
+    )
+    .unwrap();
+    let b = batches.to_string();
+    let g = run_sluice(&gen, &["--clock", "virtual", "--batches", &b], |_| {});
+
+    // 2. TCP socket, wall clock: a server writes lines as fast as the receiver reads them.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tcp = dir.path().join("tcp.toml");
+    std::fs::write(
+        &tcp,
+        job(&format!(
+            "kind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {port}\nrate_limit = {lines_per_batch}"
+        )),
+    )
+    .unwrap();
+    let mut text = make_lines(lines_per_batch, 7).join("\n");
+    text.push('\n');
+    let writer = std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        while conn.write_all(text.as_bytes()).is_ok() {}
+    });
+    let t = run_sluice(&tcp, &["--batches", &b], |_| {});
+    drop(writer); // the server thread ends when the socket closes
+
+    // 3. Native.
+    let lines = make_lines(lines_per_batch, 7);
+    let n = native(&lines, batches);
+
+    println!("End-to-end word count ({lines_per_batch} lines x {WORDS_PER_LINE} words per 1 s batch, vocabulary {VOCABULARY}, {batches} batches)");
+    println!("| run | words/s | first batch after launch | peak RSS | slowest batch |");
+    println!("|---|---|---|---|---|");
+    for (name, r) in [
+        ("generator (virtual clock)", &g),
+        ("TCP socket (wall clock)", &t),
+    ] {
+        println!(
+            "| {name} | {:.2} M | {:.0} ms | {:.0} MiB | {:.0} ms |",
+            r.words_per_s / 1e6,
+            r.first_batch.as_secs_f64() * 1e3,
+            r.peak_rss_mib,
+            r.max_processing_ms
+        );
+    }
+    println!(
+        "| native Rust (2 threads, HashMap) | {:.2} M | - | - | - |",
+        n / 1e6
+    );
+    println!("generator / native = {:.2}", g.words_per_s / n);
+}

@@ -1,0 +1,226 @@
+//! Exactly-once after crashes: a job reading Kafka or Redis Streams is killed (SIGKILL)
+//! several times and restarted on its checkpoint; every record is counted exactly once.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::harness::{RedisServer, Tansu};
+use crate::jobs::{all_records, assert_ok, run_job, stderr, sum_by_key};
+use crate::kafka_client::writer;
+
+const RECORDS: usize = 6000;
+const WORDS: usize = 50;
+
+/// A job: `source` (TOML of `[sources.in]`) → count per word and per batch → files, with a
+/// checkpoint every 2 batches.
+fn job(source: &str) -> String {
+    format!(
+        r#"
+[job]
+name = "crashy"
+batch_interval = "200ms"
+
+[checkpoint]
+dir = "ckpt"
+every_batches = 2
+
+{source}
+
+[streams.counts]
+from = "in"
+op = "reduce_by_key"
+fn = "count"
+
+[streams.n]
+from = "in"
+op = "count"
+
+[sinks.counts]
+from = "counts"
+kind = "files"
+path = "out/counts"
+
+[sinks.n]
+from = "n"
+kind = "files"
+path = "out/n"
+"#
+    )
+}
+
+/// Starts the job, kills it after each delay, then runs it to the end and checks counts.
+fn crash_and_recover(dir: &Path, job: &str, kills_after_ms: &[u64]) {
+    std::fs::write(dir.join("job.toml"), job).unwrap();
+    for (round, ms) in kills_after_ms.iter().enumerate() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("run")
+            .arg(dir.join("job.toml"))
+            .args(["--batches", "40", "--quiet"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(*ms));
+        let finished = child.try_wait().unwrap();
+        assert!(
+            finished.is_none(),
+            "round {round}: the job ended before it was killed: {finished:?}"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let out = run_job(dir, job, 40);
+    assert_ok(&out);
+    let n: i64 = all_records(&dir.join("out/n"))
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(n, RECORDS as i64, "records counted\n{}", stderr(&out));
+    let counts = sum_by_key(
+        all_records(&dir.join("out/counts"))
+            .iter()
+            .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_i64().unwrap())),
+    );
+    assert_eq!(counts.len(), WORDS);
+    let each = (RECORDS / WORDS) as i64;
+    assert!(counts.values().all(|&c| c == each), "{counts:?}");
+}
+
+#[test]
+fn kafka_job_killed_three_times_counts_every_record_once() {
+    let broker = Tansu::start();
+    broker.create_topic("events", 3);
+    let w = writer(&broker.bootstrap(), "events");
+    let records: Vec<(Vec<u8>, Vec<u8>)> = (0..RECORDS)
+        .map(|i| {
+            (
+                format!("w{}", i % WORDS).into_bytes(),
+                format!("id-{i}").into_bytes(),
+            )
+        })
+        .collect();
+    w.send_all(
+        records
+            .iter()
+            .map(|(k, v)| (Some(k.as_slice()), v.as_slice())),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!(
+        r#"[sources.in]
+kind = "kafka"
+bootstrap_servers = "{}"
+topics = ["events"]
+start = "earliest"
+key = true
+max_rate_per_partition = 500"#,
+        broker.bootstrap()
+    );
+    crash_and_recover(dir.path(), &job(&source), &[1200, 900, 1500]);
+}
+
+#[test]
+fn redis_job_killed_three_times_counts_every_record_once() {
+    let server = RedisServer::start();
+    let mut con = server.connection();
+    let mut pipe = redis::pipe();
+    for i in 0..RECORDS {
+        pipe.cmd("XADD")
+            .arg("events")
+            .arg("*")
+            .arg("key")
+            .arg(format!("w{}", i % WORDS))
+            .arg("value")
+            .arg(format!("id-{i}"))
+            .ignore();
+    }
+    pipe.query::<()>(&mut con).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!(
+        r#"[sources.in]
+kind = "redis"
+url = "{}"
+streams = ["events"]
+key = true
+max_rate_per_stream = 1500"#,
+        server.url()
+    );
+    crash_and_recover(dir.path(), &job(&source), &[1200, 900, 1500]);
+    // Everything was acknowledged by the final run's checkpoints.
+    let v: redis::Value = redis::cmd("XPENDING")
+        .arg("events")
+        .arg("sluice-in")
+        .query(&mut con)
+        .unwrap();
+    let redis::Value::Array(items) = v else {
+        panic!("{v:?}")
+    };
+    assert_eq!(items[0], redis::Value::Int(0));
+}
+
+fn add_entries(con: &mut redis::Connection, range: std::ops::Range<usize>) {
+    let mut pipe = redis::pipe();
+    for i in range {
+        pipe.cmd("XADD")
+            .arg("events")
+            .arg("*")
+            .arg("value")
+            .arg(format!("id-{i}"))
+            .ignore();
+    }
+    pipe.query::<()>(con).unwrap();
+}
+
+#[test]
+fn a_job_waits_while_redis_is_down_and_resumes_when_it_is_back() {
+    let mut server = RedisServer::start();
+    add_entries(&mut server.connection(), 0..1000);
+    let dir = tempfile::tempdir().unwrap();
+    let job = format!(
+        r#"
+[job]
+name = "outage"
+batch_interval = "200ms"
+[sources.in]
+kind = "redis"
+url = "{}"
+streams = ["events"]
+timeout = "500ms"
+[streams.n]
+from = "in"
+op = "count"
+[sinks.n]
+from = "n"
+kind = "files"
+path = "out"
+"#,
+        server.url()
+    );
+    std::fs::write(dir.path().join("job.toml"), job).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(dir.path().join("job.toml"))
+        .args(["--batches", "25"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.kill();
+    std::thread::sleep(Duration::from_millis(1000));
+    server.restart();
+    add_entries(&mut server.connection(), 1000..2000);
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(err.contains("Redis is unreachable"), "{err}");
+    assert!(err.contains("Redis is reachable again"), "{err}");
+    let n: i64 = all_records(&dir.path().join("out"))
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(n, 2000, "{err}");
+}
