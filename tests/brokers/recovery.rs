@@ -12,8 +12,8 @@ use crate::kafka_client::writer;
 const RECORDS: usize = 6000;
 const WORDS: usize = 50;
 
-/// A job: `source` (TOML of `[sources.in]`) → count per word and per batch → files, with a
-/// checkpoint every 2 batches.
+/// A job: `source` (TOML of `[sources.in]`) → count per word and per batch, and a running
+/// count per word (keyed state) → files, with a checkpoint every 2 batches.
 fn job(source: &str) -> String {
     format!(
         r#"
@@ -35,6 +35,16 @@ fn = "count"
 [streams.n]
 from = "in"
 op = "count"
+
+[streams.totals]
+from = "in"
+op = "update_state_by_key"
+fn = "count"
+
+[sinks.totals]
+from = "totals"
+kind = "files"
+path = "out/totals"
 
 [sinks.counts]
 from = "counts"
@@ -86,6 +96,32 @@ fn crash_and_recover(dir: &Path, job: &str, kills_after_ms: &[u64]) {
     assert_eq!(counts.len(), WORDS);
     let each = (RECORDS / WORDS) as i64;
     assert!(counts.values().all(|&c| c == each), "{counts:?}");
+    // The keyed state (restored from checkpoints) holds every record once: the last
+    // batch's running counts.
+    let last = std::fs::read_dir(dir.join("out/totals"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .trim_start_matches("batch-")
+                .trim_end_matches(".jsonl")
+                .parse::<i64>()
+                .unwrap()
+        })
+        .unwrap();
+    let totals: Vec<(String, i64)> = std::fs::read_to_string(&last)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v[0].as_str().unwrap().to_owned(), v[1].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(totals.len(), WORDS, "{}", last.display());
+    assert!(totals.iter().all(|(_, c)| *c == each), "{totals:?}");
 }
 
 #[test]

@@ -75,3 +75,17 @@ fn missing_plugin_is_named() {
         )
     );
 }
+
+#[test]
+fn window_not_a_multiple_of_the_batch_interval() {
+    let (job, err) = validate_error(&format!(
+        "{HEAD}\n[streams.w]\nfrom = \"lines\"\nop = \"window\"\nwindow = \"1500ms\"\n"
+    ));
+    assert_eq!(
+        err,
+        format!(
+            "error: {}:11:10: stream `w`: window = 1500ms is not a multiple of the batch interval (1s)\n",
+            job.job().display()
+        )
+    );
+}

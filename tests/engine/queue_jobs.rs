@@ -138,3 +138,47 @@ path = "parts"
         ]
     );
 }
+
+#[test]
+fn window_and_union_follow_spark_timing() {
+    let job = JobDir::new(
+        r#"
+[job]
+name = "w"
+[sources.a]
+kind = "queue"
+data = '[[0], [1], [2], [3]]'
+[sources.b]
+kind = "queue"
+data = '[[10], [11]]'
+[streams.both]
+inputs = ["a", "b"]
+op = "union"
+[streams.tumbling]
+from = "both"
+op = "window"
+window = "2s"
+slide = "2s"
+[sinks.both]
+from = "both"
+kind = "files"
+path = "both"
+[sinks.w]
+from = "tumbling"
+kind = "files"
+path = "w"
+"#,
+    );
+    ok_stdout(&job.run_virtual(6));
+    let read = |d: &str, t: i64| read_jsonl(&job.path(&format!("{d}/batch-{t}.jsonl")));
+    assert_eq!(read("both", 1000), vec![json!(0), json!(10)]);
+    assert_eq!(read("both", 3000), vec![json!(2)]);
+    // Output only at multiples of the slide; the window is (t - 2s, t], oldest first.
+    assert!(!job.path("w/batch-1000.jsonl").exists());
+    assert_eq!(
+        read("w", 2000),
+        vec![json!(0), json!(10), json!(1), json!(11)]
+    );
+    assert_eq!(read("w", 4000), vec![json!(2), json!(3)]);
+    assert_eq!(read("w", 6000), Vec::<serde_json::Value>::new());
+}

@@ -51,8 +51,35 @@ keep = 3
     )
 }
 
-/// Stateful streams and their sinks, added to the job when the operators exist.
-const STATEFUL: &str = "";
+/// The stateful streams under test (keyed state with deltas, an incremental window), and
+/// their sinks.
+const STATEFUL: &str = r#"
+[streams.totals]
+op = "update_state_by_key"
+from = "events"
+fn = "sum"
+
+[streams.windowed]
+op = "reduce_by_key_and_window"
+from = "events"
+fn = "sum"
+inv_fn = "sub"
+window = "5s"
+slide = "2s"
+
+[sinks.totals]
+kind = "files"
+from = "totals"
+path = "out/totals"
+
+[sinks.windowed]
+kind = "files"
+from = "windowed"
+path = "out/windowed"
+"#;
+
+/// Every sink of the job.
+pub const SINKS: [&str; 4] = ["sums", "n", "totals", "windowed"];
 
 /// Writes the job and its queue (seeded, so every directory gets the same input) into
 /// `dir`; returns the job file.
@@ -96,7 +123,8 @@ fn random_kills_give_the_output_of_an_uninterrupted_run() {
     assert_eq!(expected.len() as u64, BATCHES);
     let dir = root.path().join("crashed");
     let job = write_job(&dir, &job_text());
-    let span = took.as_millis() as u64 * 8 / 10 + 20;
+    // Short lives: each run gets a little further (or not) before it is killed.
+    let span = took.as_millis() as u64 / 3 + 20;
     let mut kills = 0;
     for _ in 0..12 {
         let mut cmd = run_cmd(&job, BATCHES, &["--clock", "virtual"]);
@@ -104,7 +132,7 @@ fn random_kills_give_the_output_of_an_uninterrupted_run() {
             // Widen the window between the state files and the metadata commit.
             cmd.env("SLUICE_TEST_SLOW_CHECKPOINT", "15");
         }
-        let after = Duration::from_millis(rng.below(span));
+        let after = Duration::from_millis(20 + rng.below(span));
         if run_and_kill(cmd, after) {
             break;
         }
@@ -112,7 +140,7 @@ fn random_kills_give_the_output_of_an_uninterrupted_run() {
     }
     println!("killed {kills} times (reference took {took:?})");
     run_ok(run_cmd(&job, BATCHES, &["--clock", "virtual"]));
-    for sink in ["sums", "n"] {
+    for sink in SINKS {
         assert_same_output(
             &outputs(&reference.join("out").join(sink)),
             &outputs(&dir.join("out").join(sink)),
@@ -155,10 +183,12 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
         "{stderr}"
     );
     assert!(stderr.contains("truncated"), "{stderr}");
-    assert_same_output(
-        &outputs(&reference.join("out/sums")),
-        &outputs(&dir.join("out/sums")),
-    );
+    for sink in SINKS {
+        assert_same_output(
+            &outputs(&reference.join("out").join(sink)),
+            &outputs(&dir.join("out").join(sink)),
+        );
+    }
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn a_full_disk_fails_the_job_and_keeps_the_previous_checkpoint() {
         println!("SKIPPED: cannot mount a tmpfs here (needs root); the full-disk path is untested");
         return;
     };
-    // Fill the file system, then free three pages: room for three checkpoints.
+    // Fill the file system, then free six pages: room for about two checkpoints.
     let mut fillers = Vec::new();
     for i in 0.. {
         let p = ckpt.join(format!("filler-{i}"));
@@ -48,7 +48,7 @@ fn a_full_disk_fails_the_job_and_keeps_the_previous_checkpoint() {
         }
         fillers.push(p);
     }
-    for p in fillers.drain(fillers.len() - 3..) {
+    for p in fillers.drain(fillers.len() - 6..) {
         std::fs::remove_file(p).unwrap();
     }
     let out = run_cmd(&job, BATCHES, &["--clock", "virtual"])

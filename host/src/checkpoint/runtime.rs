@@ -413,3 +413,7 @@ impl Checkpointer {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;

@@ -124,6 +124,7 @@ impl Plan {
             Op(Box<dyn Operator>),
         }
         let mut pending: Vec<(String, Vec<String>, Option<Pending>)> = Vec::new();
+        let links = crate::ops::build::SharedLinks::default();
         for name in &doc.topology.order {
             let stream = f.streams[name].get_ref();
             let mut inputs: Vec<String> = stream
@@ -136,6 +137,7 @@ impl Plan {
                 stream: name,
                 inputs: &inputs,
                 plugins: &plugins,
+                links: &links,
             };
             let built = registry::build(&stream.op, &cx)?;
             // The parent's narrow chain, when this stream is its only reader.

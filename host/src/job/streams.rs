@@ -6,6 +6,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::units::DurationMs;
+use crate::ops::config::{
+    CombineConfig, EventTimeConfig, KeyedConfig, MapWithStateConfig, ReduceConfig,
+    ReduceWindowConfig, RepartitionConfig, TransformConfig, UpdateStateConfig, WindowConfig,
+};
 
 /// A derived stream.
 #[derive(Debug, Deserialize)]
@@ -62,6 +66,55 @@ pub enum OpConfig {
     /// Combines the values of each key with a built-in (`sum`, `count`, `min`, `max`) or a
     /// plugin reduce function, through a hash shuffle.
     ReduceByKey(ReduceByKeyConfig),
+    // DStream operations of `ops/` (settings in `ops::config`, built by `ops::build`).
+    /// The records of every parent, first parent first.
+    Union(NoArgs),
+    /// Pairs `[record, count]` per batch.
+    CountByValue(KeyedConfig),
+    /// The batch reduced to one record (none for an empty batch).
+    Reduce(ReduceConfig),
+    /// Pairs `[key, [values]]` per batch.
+    GroupByKey(KeyedConfig),
+    /// Per-key combiners (create / merge_value / merge_combiners).
+    CombineByKey(CombineConfig),
+    /// Inner join of two pair streams: `[k, [v, w]]`.
+    Join(KeyedConfig),
+    /// Left outer join: `[k, [v, nil]]` without a match.
+    LeftOuterJoin(KeyedConfig),
+    /// Right outer join: `[k, [nil, w]]` without a match.
+    RightOuterJoin(KeyedConfig),
+    /// Full outer join.
+    FullOuterJoin(KeyedConfig),
+    /// `[k, [[v...], [w...]]]` per key of either parent.
+    Cogroup(KeyedConfig),
+    /// The same records over a number of partitions.
+    Repartition(RepartitionConfig),
+    /// A plugin function over each whole batch.
+    Transform(TransformConfig),
+    /// A plugin function over the batches of two parents.
+    TransformWith(TransformConfig),
+    /// A plugin function over the batches of any number of parents.
+    ContextTransform(TransformConfig),
+    /// The union of the batches in a sliding window.
+    Window(WindowConfig),
+    /// The number of records in the window.
+    CountByWindow(WindowConfig),
+    /// The window reduced to one record.
+    ReduceByWindow(ReduceWindowConfig),
+    /// Values reduced by key over the window, incrementally with `inv_fn`.
+    ReduceByKeyAndWindow(ReduceWindowConfig),
+    /// Pairs `[record, count]` over the window.
+    CountByValueAndWindow(WindowConfig),
+    /// Pairs `[key, [values]]` over the window.
+    GroupByKeyAndWindow(WindowConfig),
+    /// Keyed state updated every batch, emitted whole.
+    UpdateStateByKey(UpdateStateConfig),
+    /// Per-record mapping with keyed state (touched keys only), idle timeouts.
+    MapWithState(MapWithStateConfig),
+    /// Every `[key, state]` of a `map_with_state` parent, each batch.
+    StateSnapshots(NoArgs),
+    /// Windows on a record timestamp, closed by a watermark.
+    EventTimeWindow(EventTimeConfig),
 }
 
 impl OpConfig {
@@ -78,13 +131,51 @@ impl OpConfig {
             OpConfig::Identity(_) => "identity",
             OpConfig::Count(_) => "count",
             OpConfig::ReduceByKey(_) => "reduce_by_key",
+            OpConfig::Union(_) => "union",
+            OpConfig::CountByValue(_) => "count_by_value",
+            OpConfig::Reduce(_) => "reduce",
+            OpConfig::GroupByKey(_) => "group_by_key",
+            OpConfig::CombineByKey(_) => "combine_by_key",
+            OpConfig::Join(_) => "join",
+            OpConfig::LeftOuterJoin(_) => "left_outer_join",
+            OpConfig::RightOuterJoin(_) => "right_outer_join",
+            OpConfig::FullOuterJoin(_) => "full_outer_join",
+            OpConfig::Cogroup(_) => "cogroup",
+            OpConfig::Repartition(_) => "repartition",
+            OpConfig::Transform(_) => "transform",
+            OpConfig::TransformWith(_) => "transform_with",
+            OpConfig::ContextTransform(_) => "context_transform",
+            OpConfig::Window(_) => "window",
+            OpConfig::CountByWindow(_) => "count_by_window",
+            OpConfig::ReduceByWindow(_) => "reduce_by_window",
+            OpConfig::ReduceByKeyAndWindow(_) => "reduce_by_key_and_window",
+            OpConfig::CountByValueAndWindow(_) => "count_by_value_and_window",
+            OpConfig::GroupByKeyAndWindow(_) => "group_by_key_and_window",
+            OpConfig::UpdateStateByKey(_) => "update_state_by_key",
+            OpConfig::MapWithState(_) => "map_with_state",
+            OpConfig::StateSnapshots(_) => "state_snapshots",
+            OpConfig::EventTimeWindow(_) => "event_time_window",
         }
     }
 
     /// The durations that must be multiples of the batch interval (windows, slides), with
     /// their field names. `sluice validate` checks them.
     pub fn durations(&self) -> Vec<(&'static str, DurationMs)> {
-        Vec::new()
+        let window = |w: DurationMs, s: Option<DurationMs>| {
+            let mut d = vec![("window", w)];
+            d.extend(s.map(|s| ("slide", s)));
+            d
+        };
+        match self {
+            OpConfig::Window(c)
+            | OpConfig::CountByWindow(c)
+            | OpConfig::CountByValueAndWindow(c)
+            | OpConfig::GroupByKeyAndWindow(c) => window(c.window, c.slide),
+            OpConfig::ReduceByWindow(c) | OpConfig::ReduceByKeyAndWindow(c) => {
+                window(c.window, c.slide)
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

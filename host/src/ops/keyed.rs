@@ -10,39 +10,64 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 
 use rayon::prelude::*;
-use rustc_hash::FxHasher;
 
+use super::builtin::{Builtin, Num};
 use super::{OpContext, OpError};
 use crate::record::{canonical_key, split_pair, Batch};
 
-/// A fast hash map for in-memory grouping (not for partitioning: see [`key_partition`]).
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+/// A fast hash map for in-memory grouping by encoded keys (not for partitioning: see
+/// [`key_partition`]).
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 /// A fast hash set, as [`FastMap`].
-pub type FastSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
+pub type FastSet<K> = HashSet<K, BuildHasherDefault<KeyHasher>>;
 
-/// A stable 64-bit hash of a canonical key (FNV-1a over 8-byte words, then a mix).
-pub fn key_hash(key: &[u8]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ key.len() as u64;
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h ^ w).wrapping_mul(PRIME);
+/// A hasher for short byte keys: word-at-a-time multiply-xor, then a full avalanche, so
+/// that keys differing in a few bits (encoded integers) spread over all hash bits (Fx
+/// alone leaves the high bits that hashbrown probes with poorly mixed).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 59))
+                .wrapping_mul(K);
+        }
+        self.0 = h;
     }
-    for &b in chunks.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
-    // Final avalanche (from MurmurHash3's fmix64) so that the low bits are usable.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    }
 }
 
-/// The partition (of `n`) that a canonical key belongs to.
+/// A stable 64-bit hash of a canonical key (the shuffle's, so that keyed state and the hash
+/// shuffle agree on partitions).
+pub fn key_hash(key: &[u8]) -> u64 {
+    super::shuffle::stable_hash(key)
+}
+
+/// The partition (of `n`) that a canonical key belongs to: the shuffle's `partition_of`.
 pub fn key_partition(key: &[u8], n: usize) -> usize {
-    (key_hash(key) % n.max(1) as u64) as usize
+    super::shuffle::partition_of(key, n.max(1))
 }
 
 /// The values of one partition grouped by key, keys in order of first appearance.
@@ -177,6 +202,112 @@ pub fn group_batch<'a>(
         .collect())
 }
 
+/// `(canonical key, encoded value)` per key of one partition, keys in first-appearance order.
+pub type Combined = Vec<(Vec<u8>, Vec<u8>)>;
+
+struct Acc<'a> {
+    index: FastMap<Cow<'a, [u8]>, usize>,
+    entries: Vec<(Cow<'a, [u8]>, Num)>,
+}
+
+impl<'a> Acc<'a> {
+    fn new() -> Self {
+        Acc {
+            index: FastMap::default(),
+            entries: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, key: Cow<'a, [u8]>, n: Num) -> Result<(), String> {
+        match self.index.get(key.as_ref()) {
+            Some(&i) => {
+                let e = &mut self.entries[i].1;
+                *e = e.checked_add(n)?;
+            }
+            None => {
+                self.index.insert(key.clone(), self.entries.len());
+                self.entries.push((key, n));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Map-side combine with a built-in `sum` or `count` (`None` for other built-ins): each
+/// input partition sums its values per key in parallel, then the partial sums meet in
+/// their key's partition. Values that are not numbers go to the error policy.
+///
+/// # Errors
+/// [`OpError::Record`] under the `fail` policy.
+pub fn combine_batch(
+    batch: &Batch,
+    n: usize,
+    how: KeyOf,
+    builtin: Builtin,
+    cx: &OpContext<'_>,
+) -> Result<Option<Vec<Combined>>, OpError> {
+    if !matches!(builtin, Builtin::Sum | Builtin::Count) {
+        return Ok(None);
+    }
+    let n = n.max(1);
+    let partials: Vec<Vec<Acc<'_>>> = batch
+        .partitions
+        .par_iter()
+        .map(|p| {
+            let mut out: Vec<Acc<'_>> = (0..n).map(|_| Acc::new()).collect();
+            for rec in p.iter() {
+                let (k, v) = match key_value(rec, how) {
+                    Ok(kv) => kv,
+                    Err(reason) => {
+                        cx.reject(rec, reason)?;
+                        continue;
+                    }
+                };
+                let num = match builtin {
+                    Builtin::Count => Ok(Num::Int(1)),
+                    _ => Num::read(v),
+                };
+                let i = if n == 1 { 0 } else { key_partition(&k, n) };
+                if let Err(reason) = num.and_then(|num| out[i].add(k, num)) {
+                    cx.reject(rec, format!("built-in `{}`: {reason}", builtin.name()))?;
+                }
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, OpError>>()?;
+    let mut per_out: Vec<Vec<Acc<'_>>> =
+        (0..n).map(|_| Vec::with_capacity(partials.len())).collect();
+    for accs in partials {
+        for (i, acc) in accs.into_iter().enumerate() {
+            per_out[i].push(acc);
+        }
+    }
+    let merged = per_out
+        .into_par_iter()
+        .map(|accs| {
+            let mut total = Acc::new();
+            let mut iter = accs.into_iter();
+            if let Some(first) = iter.next() {
+                total = first;
+            }
+            for acc in iter {
+                for (k, num) in acc.entries {
+                    if let Err(reason) = total.add(k, num) {
+                        let msg = format!("built-in `{}`: {reason}", builtin.name());
+                        cx.reject(&[], msg)?;
+                    }
+                }
+            }
+            Ok(total
+                .entries
+                .into_iter()
+                .map(|(k, num)| (k.into_owned(), num.encode()))
+                .collect())
+        })
+        .collect::<Result<_, OpError>>()?;
+    Ok(Some(merged))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +320,41 @@ mod tests {
         let spread: FastSet<usize> = (0..100u8).map(|i| key_partition(&[i], 8)).collect();
         assert_eq!(spread.len(), 8);
         assert_eq!(key_hash(&[0xa1, b'a']), 16_380_874_717_980_495_009);
+        assert_eq!(
+            key_partition(&[0xa1, b'a'], 4),
+            super::super::shuffle::partition_of(&[0xa1, b'a'], 4)
+        );
+    }
+
+    #[test]
+    fn combines_map_side_like_grouping() {
+        use crate::ops::testutil::{batch, Harness};
+        let h = Harness::new(1000);
+        let b = batch(
+            serde_json::json!([["a", 1], ["b", 2], ["a", 3], ["c", 1.5], ["b", 1]]),
+            3,
+        );
+        let parts = combine_batch(&b, 2, KeyOf::Pair, Builtin::Sum, &h.cx(1000))
+            .unwrap()
+            .unwrap();
+        let mut all: Vec<_> = parts.into_iter().flatten().collect();
+        all.sort();
+        let enc = |v: serde_json::Value| {
+            let mut out = Vec::new();
+            crate::record::json_to_msgpack(&v, &mut out);
+            out
+        };
+        assert_eq!(
+            all,
+            vec![
+                (enc("a".into()), enc(4.into())),
+                (enc("b".into()), enc(3.into())),
+                (enc("c".into()), enc(1.5.into())),
+            ]
+        );
+        assert!(combine_batch(&b, 2, KeyOf::Pair, Builtin::Max, &h.cx(1000))
+            .unwrap()
+            .is_none());
     }
 
     #[test]

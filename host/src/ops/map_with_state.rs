@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rayon::prelude::*;
 
-use super::keyed::{group_batch, key_value, Groups, KeyOf};
+use super::keyed::{combine_batch, group_batch, key_value, Groups, KeyOf};
 use super::state_store::{StatePartition, StateStore};
 use super::update_fn::{Entry, UpdateFn};
+use super::update_state::merge_running;
 use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
 use crate::record::{write_pair, Batch, Partition};
 
@@ -167,10 +168,6 @@ impl Operator for MapWithState {
                 }
             }
         }
-        let groups = match input.rdd() {
-            Some(b) => group_batch(b, n, KeyOf::Pair, cx)?,
-            None => (0..n).map(|_| Groups::default()).collect(),
-        };
         let scan = config.scan_interval_ms.unwrap_or(10 * cx.batch_ms).max(1);
         let full_scan = (cx.time - cx.zero_time) % scan == 0;
         let idle_before = config
@@ -178,6 +175,27 @@ impl Operator for MapWithState {
             .filter(|_| full_scan)
             .map(|timeout| cx.time - timeout);
         let time = cx.time;
+        if let (UpdateFn::Builtin(builtin), Some(b), None) = (&config.f, input.rdd(), idle_before) {
+            if let Some(parts) = combine_batch(b, n, KeyOf::Pair, *builtin, cx)? {
+                // A running sum or count over the touched keys, emitting `[key, state]`.
+                let mapped: Vec<Partition> = shared
+                    .store
+                    .parts
+                    .par_iter_mut()
+                    .zip(parts)
+                    .map(|(part, combined)| {
+                        let mut out = Partition::with_capacity(combined.len(), combined.len() * 16);
+                        merge_running(*builtin, part, combined, time, cx, Some(&mut out))?;
+                        Ok(out)
+                    })
+                    .collect::<Result<_, OpError>>()?;
+                return Ok(StreamValue::Rdd(Batch::new(mapped)));
+            }
+        }
+        let groups = match input.rdd() {
+            Some(b) => group_batch(b, n, KeyOf::Pair, cx)?,
+            None => (0..n).map(|_| Groups::default()).collect(),
+        };
         let mapped: Vec<Partition> = shared
             .store
             .parts

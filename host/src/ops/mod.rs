@@ -18,9 +18,11 @@ use sluice_abi::{Ctx, Shape};
 use crate::record::Batch;
 use crate::wasm::{CallError, CallOutput, Plugin};
 
+pub mod build;
 pub mod builtin;
 pub mod codec;
 pub mod combine_by_key;
+pub mod config;
 pub mod count;
 pub mod event_time;
 pub mod functions;

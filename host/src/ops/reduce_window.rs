@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::functions::{FilterFn, Group, InverseFn, ReduceFn};
-use super::keyed::{group_batch, FastMap, Groups, KeyOf};
+use super::keyed::{combine_batch, group_batch, FastMap, Groups, KeyOf};
 use super::window::{TimeBuffer, WindowSpec};
 use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
 use crate::record::{write_pair, Batch, Partition};
@@ -123,6 +123,11 @@ impl ReduceByKeyAndWindow {
 
     /// Reduces one arriving batch by key.
     fn reduce_batch(&self, b: &Batch, cx: &OpContext<'_>) -> Result<Reduced, OpError> {
+        if let Some(builtin) = self.reduce.builtin() {
+            if let Some(parts) = combine_batch(b, self.n(cx), self.key_of, builtin, cx)? {
+                return Ok(parts);
+            }
+        }
         let groups = group_batch(b, self.n(cx), self.key_of, cx)?;
         groups
             .par_iter()

@@ -24,6 +24,8 @@ pub struct BuildContext<'a> {
     pub inputs: &'a [String],
     /// Loaded plugins by name.
     pub plugins: &'a BTreeMap<String, Plugin>,
+    /// Handles operators publish for later streams (state snapshots).
+    pub links: &'a super::build::SharedLinks,
 }
 
 impl BuildContext<'_> {
@@ -170,5 +172,7 @@ pub fn build(op: &OpConfig, cx: &BuildContext<'_>) -> Result<Built, JobError> {
                 c.partitions,
             ))))
         }
+        // Every other DStream operation: `ops/build.rs`.
+        other => super::build::build(other, cx).map(Built::Operator),
     }
 }

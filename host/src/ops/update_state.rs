@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::keyed::{group_batch, key_value, Groups, KeyOf};
+use super::builtin::Builtin;
+use super::keyed::{combine_batch, group_batch, key_value, Combined, Groups, KeyOf};
 use super::state_store::{StatePartition, StateStore};
 use super::update_fn::{Entry, UpdateFn};
 use super::{codec, OpContext, OpError, Operator, StreamValue};
@@ -42,6 +43,23 @@ impl UpdateStateByKey {
             store: StateStore::default(),
             started: false,
         }
+    }
+
+    /// The whole state as pairs.
+    fn emit(&self) -> StreamValue {
+        let parts = self
+            .store
+            .parts
+            .par_iter()
+            .map(|part| {
+                let mut p = Partition::with_capacity(part.len(), part.len() * 16);
+                for (k, e) in part.iter() {
+                    p.push_with(|out| write_pair(out, k, &e.state));
+                }
+                p
+            })
+            .collect();
+        StreamValue::Rdd(Batch::new(parts))
     }
 
     fn load_initial(&mut self, cx: &OpContext<'_>) -> Result<(), OpError> {
@@ -124,12 +142,25 @@ impl Operator for UpdateStateByKey {
             self.load_initial(cx)?;
             self.started = true;
         }
+        let time = cx.time;
+        if let (UpdateFn::Builtin(builtin), Some(b)) = (&self.f, input.rdd()) {
+            if let Some(parts) = combine_batch(b, n, KeyOf::Pair, *builtin, cx)? {
+                // A running sum or count: state + the batch's partial, keys with data only.
+                self.store
+                    .parts
+                    .par_iter_mut()
+                    .zip(parts)
+                    .try_for_each(|(part, combined)| {
+                        merge_running(*builtin, part, combined, time, cx, None)
+                    })?;
+                return Ok(self.emit());
+            }
+        }
         let groups = match input.rdd() {
             Some(b) => group_batch(b, n, KeyOf::Pair, cx)?,
             None => (0..n).map(|_| Groups::default()).collect(),
         };
         let f = &self.f;
-        let time = cx.time;
         self.store
             .parts
             .par_iter_mut()
@@ -145,19 +176,7 @@ impl Operator for UpdateStateByKey {
                 }
                 Ok::<(), OpError>(())
             })?;
-        let parts = self
-            .store
-            .parts
-            .par_iter()
-            .map(|part| {
-                let mut p = Partition::with_capacity(part.len(), part.len() * 16);
-                for (k, e) in part.iter() {
-                    p.push_with(|out| write_pair(out, k, &e.state));
-                }
-                p
-            })
-            .collect();
-        Ok(StreamValue::Rdd(Batch::new(parts)))
+        Ok(self.emit())
     }
 
     fn snapshot(&self) -> Option<Vec<u8>> {
@@ -198,6 +217,38 @@ impl Operator for UpdateStateByKey {
         }
         Ok(())
     }
+}
+
+/// Adds a batch's combined values to a running built-in state; with `emitted`, also
+/// writes `[key, new state]` per key there (map_with_state).
+///
+/// # Errors
+/// [`OpError::Record`] under the `fail` policy when a state cannot be added to.
+pub fn merge_running(
+    builtin: Builtin,
+    part: &mut StatePartition,
+    combined: Combined,
+    time: i64,
+    cx: &OpContext<'_>,
+    mut emitted: Option<&mut Partition>,
+) -> Result<(), OpError> {
+    for (k, partial) in combined {
+        let new = match part.get(&k) {
+            None => partial,
+            Some(e) => match builtin.merge([e.state.as_slice(), partial.as_slice()]) {
+                Ok(v) => v,
+                Err(reason) => {
+                    cx.reject(&k, format!("built-in `{}` state: {reason}", builtin.name()))?;
+                    continue;
+                }
+            },
+        };
+        if let Some(out) = emitted.as_deref_mut() {
+            out.push_with(|b| write_pair(b, &k, &new));
+        }
+        part.put(&k, new, time);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

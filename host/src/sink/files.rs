@@ -81,3 +81,31 @@ impl Sink for FilesSink {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Partition;
+
+    #[test]
+    fn rewriting_a_batch_replaces_it_identically_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = FilesSink::new("out", dir.path().join("o"), true).unwrap();
+        let mut p = Partition::new();
+        p.push(&[0x92, 0xa1, b'a', 0x01]);
+        let batch = Batch {
+            partitions: vec![p],
+        };
+        sink.write_batch(1000, &batch).unwrap();
+        let first = std::fs::read(sink.path_for(1000)).unwrap();
+        assert_eq!(first, b"[\"a\",1]\n");
+        std::fs::write(sink.path_for(1000), b"partial garbage").unwrap();
+        sink.write_batch(1000, &batch).unwrap();
+        assert_eq!(std::fs::read(sink.path_for(1000)).unwrap(), first);
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("o"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, vec!["batch-1000.jsonl"]);
+    }
+}

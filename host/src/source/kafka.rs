@@ -258,4 +258,28 @@ mod tests {
         assert!(parse_position(&json!({"offsets": {"x": 1}})).is_err());
         assert!(parse_position(&json!(3)).is_err());
     }
+
+    #[test]
+    fn backpressure_and_configured_rates_cap_each_partition() {
+        let config: KafkaSourceConfig = toml::from_str(
+            "bootstrap_servers = \"x:1\"\ntopics = [\"t\"]\nmax_rate_per_partition = 1000",
+        )
+        .unwrap();
+        let mut s = KafkaSource::new("in", &config, 500);
+        assert_eq!(s.cap(2), 500, "1000/s per partition over 500 ms");
+        assert_eq!(
+            s.rate_limit(),
+            Some(1000.0),
+            "one partition known before connecting"
+        );
+        s.set_rate(Some(600.0));
+        assert_eq!(s.cap(2), 150, "600/s over 2 partitions over 500 ms");
+        assert_eq!(s.rate_limit(), Some(600.0));
+        let unlimited: KafkaSourceConfig =
+            toml::from_str("bootstrap_servers = \"x:1\"\ntopics = [\"t\"]").unwrap();
+        let mut s = KafkaSource::new("in", &unlimited, 500);
+        assert_eq!((s.cap(3), s.rate_limit()), (u64::MAX, None));
+        s.set_rate(Some(0.5));
+        assert_eq!(s.cap(3), 1, "never below one record per batch");
+    }
 }
