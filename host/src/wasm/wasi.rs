@@ -162,7 +162,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
             if !(0..=3).contains(&id) {
                 return Ok(EINVAL);
             }
-            let now = c.data().wasi.clock_ns;
+            // Never 0 (batch time 0 in `_initialize` and `sluice_init`): Go's runtime
+            // aborts at start with "nanotime returning zero".
+            let now = c.data().wasi.clock_ns.max(1);
             let mem = guest_memory(&mut c)?;
             Ok(errno(put_u64(&mut c, mem, out, now)))
         },

@@ -1,0 +1,3 @@
+module sluice.example/go-reverse
+
+go 1.24
