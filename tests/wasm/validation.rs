@@ -166,3 +166,11 @@ fn extra_exports_are_fine() {
         "{err}"
     );
 }
+
+#[test]
+fn an_initial_memory_over_the_limit_refuses_the_plugin() {
+    let big = r#"(memory (export "memory") 1000)"#; // 62.5 MiB, limit 16 MiB
+    let (err, msg) = refuse(bare(&[big, VER, ALLOC, FREE].concat()));
+    assert!(matches!(err, PluginError::Init { .. }), "{msg}");
+    assert!(msg.contains("memory limit of 16 MiB exceeded"), "{msg}");
+}
