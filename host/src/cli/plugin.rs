@@ -8,10 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use sluice::record::{json_to_msgpack, msgpack_to_json};
-use sluice::wasm::{
-    inspect, parse_duration, parse_size, CallError, DisplayBytes, Limits, Plugin, RuntimeConfig,
-    WasmRuntime,
-};
+use sluice::wasm::{inspect, CallError, DisplayBytes, Limits, Plugin, RuntimeConfig, WasmRuntime};
 use sluice_abi::{Ctx, Shape};
 
 /// `sluice plugin ...`
@@ -99,13 +96,13 @@ pub struct TestCommand {
     #[arg(long, default_value = "transform", value_parser = parse_shape)]
     shape: Shape,
     /// Wall-clock deadline of the call.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = duration_arg)]
     timeout: Duration,
     /// Memory limit of the instance.
-    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    #[arg(long, default_value = "256MiB", value_parser = size_arg)]
     memory: u64,
     /// Cap on the output document.
-    #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+    #[arg(long, default_value = "64MiB", value_parser = size_arg)]
     output_cap: u64,
     /// Fuel for the call (instructions, roughly); unmetered when absent.
     #[arg(long)]
@@ -245,4 +242,14 @@ mod tests {
         assert_eq!(parse_shape("reduce"), Ok(Shape::Reduce));
         assert!(parse_shape("init").is_err());
     }
+}
+
+/// Parses a duration flag with the job files' syntax (`5s`, `250ms`).
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    sluice::job::parse_duration(text).map(|d| d.to_std())
+}
+
+/// Parses a size flag with the job files' syntax (`256MiB`, `4096`).
+fn size_arg(text: &str) -> Result<u64, String> {
+    sluice::job::parse_size(text).map(|s| s.0)
 }

@@ -175,6 +175,20 @@ impl Operator for ReduceByKey {
     }
 }
 
+/// The key and value of a `[fixstr, positive fixint]` pair (what word counts produce),
+/// without the general parse: a fixstr key is always canonical, so this agrees with
+/// [`pair_key`] and [`Num::read`] on such records. `None` for any other shape.
+#[inline]
+fn short_str_int_pair(r: &[u8]) -> Option<(&[u8], i64)> {
+    match *r {
+        [0x92, m @ 0xa0..=0xbf, ..] if r.len() == usize::from(m & 0x1f) + 3 => {
+            let v = r[r.len() - 1];
+            (v <= 0x7f).then(|| (&r[1..r.len() - 1], i64::from(v)))
+        }
+        _ => None,
+    }
+}
+
 /// Map side: one `[key, acc]` per key and input partition; reduce side: merged per key.
 fn reduce_builtin(
     batch: &Batch,
@@ -189,6 +203,17 @@ fn reduce_builtin(
         let mut index: FastMap<Cow<'_, [u8]>, usize> = FastMap::default();
         let mut accs: Vec<(Cow<'_, [u8]>, Num)> = Vec::new();
         for r in p.iter() {
+            if let Some((k, v)) = short_str_int_pair(r) {
+                let value = Num::Int(if how == BuiltinReducer::Count { 1 } else { v });
+                if let Some(&i) = index.get(k) {
+                    let acc = &mut accs[i].1;
+                    *acc = acc.combine(value, how).map_err(|e| cx.error(e))?;
+                } else {
+                    index.insert(Cow::Borrowed(k), accs.len());
+                    accs.push((Cow::Borrowed(k), value));
+                }
+                continue;
+            }
             let Some((key, v)) = pair_key(r, cx)? else {
                 continue;
             };
@@ -230,8 +255,13 @@ fn reduce_builtin(
             let mut index: FastMap<&[u8], usize> = FastMap::default();
             let mut accs: Vec<(&[u8], Num)> = Vec::new();
             for r in parts.iter().flat_map(Partition::iter) {
-                let (k, v) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
-                let v = Num::read(v).map_err(|e| cx.error(e))?;
+                let (k, v) = match short_str_int_pair(r) {
+                    Some((k, v)) => (k, Num::Int(v)),
+                    None => {
+                        let (k, v) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
+                        (k, Num::read(v).map_err(|e| cx.error(e))?)
+                    }
+                };
                 if let Some(&i) = index.get(k) {
                     let acc = &mut accs[i].1;
                     *acc = acc.combine(v, merge).map_err(|e| cx.error(e))?;
@@ -358,5 +388,24 @@ fn write_group(b: &mut Vec<u8>, key: &[u8], values: &[&[u8]]) {
     msgpack::write_array_len(b, values.len() as u32);
     for v in values {
         b.extend_from_slice(v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_pairs_agree_with_the_general_parse() {
+        let word = [0x92, 0xa2, b'h', b'i', 0x05];
+        assert_eq!(short_str_int_pair(&word), Some((&word[1..4], 5)));
+        let (k, v) = split_pair(&word).unwrap();
+        assert_eq!((k, Num::read(v).unwrap()), (&word[1..4], Num::Int(5)));
+        // Other shapes take the general path.
+        assert_eq!(short_str_int_pair(&[0x92, 0xa1, b'a', 0xcc, 0x80]), None);
+        assert_eq!(short_str_int_pair(&[0x92, 0xa1, b'a', 0xff]), None);
+        assert_eq!(short_str_int_pair(&[0x92, 0xa2, b'a', 0x01]), None);
+        assert_eq!(short_str_int_pair(&[0x92, 0x01, 0x01]), None);
+        assert_eq!(short_str_int_pair(&[0x93, 0xa1, b'a', 0x01]), None);
     }
 }

@@ -106,89 +106,9 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// Parses a duration as users write it: `5s`, `250ms`, `1.5s`, `2m`, `100us`.
-///
-/// # Errors
-/// A sentence saying what is wrong with `text`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("`{text}` has no unit (write e.g. `5s` or `250ms`)"))?;
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` does not start with a number"))?;
-    let secs = match unit.trim() {
-        "us" | "µs" => n / 1e6,
-        "ms" => n / 1e3,
-        "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "`{text}`: unknown unit `{other}` (us, ms, s, m, h)"
-            ))
-        }
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{text}` is out of range"))
-}
-
-/// Parses a size as users write it: `256MiB`, `64 KiB`, `1GiB`, `4096` (bytes); `KB`/`MB`/
-/// `GB` are decimal.
-///
-/// # Errors
-/// A sentence saying what is wrong with `text`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{text}` does not start with a whole number"))?;
-    let mult: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        "KB" | "kB" => 1_000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        other => {
-            return Err(format!(
-                "`{text}`: unknown unit `{other}` (B, KiB, MiB, GiB, KB, MB, GB)"
-            ))
-        }
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("`{text}` is out of range"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_durations() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("5").unwrap_err().contains("no unit"));
-        assert!(parse_duration("5 days")
-            .unwrap_err()
-            .contains("unknown unit"));
-    }
-
-    #[test]
-    fn parses_sizes() {
-        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
-        assert_eq!(parse_size("64 KiB"), Ok(64 << 10));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("1MB"), Ok(1_000_000));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("99999999999GiB").unwrap_err().contains("range"));
-    }
 
     #[test]
     fn limiter_refuses_growth_past_the_limit_and_tracks_high_water() {

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use sluice_abi::{exports, Ctx, RecordError, Shape};
 
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
-pub use limits::{parse_duration, parse_size, Limits};
+pub use limits::Limits;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
 pub use wasi::SERVED as WASI_FUNCTIONS;
 
