@@ -224,6 +224,16 @@ fn read_items(source: &str, reader: impl Read) -> anyhow::Result<(Vec<usize>, Ve
     Ok((lines, items))
 }
 
+/// Parses a duration flag with the job files' syntax (`5s`, `250ms`).
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    sluice::job::parse_duration(text).map(|d| d.to_std())
+}
+
+/// Parses a size flag with the job files' syntax (`256MiB`, `4096`).
+fn size_arg(text: &str) -> Result<u64, String> {
+    sluice::job::parse_size(text).map(|s| s.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,14 +252,4 @@ mod tests {
         assert_eq!(parse_shape("reduce"), Ok(Shape::Reduce));
         assert!(parse_shape("init").is_err());
     }
-}
-
-/// Parses a duration flag with the job files' syntax (`5s`, `250ms`).
-fn duration_arg(text: &str) -> Result<Duration, String> {
-    sluice::job::parse_duration(text).map(|d| d.to_std())
-}
-
-/// Parses a size flag with the job files' syntax (`256MiB`, `4096`).
-fn size_arg(text: &str) -> Result<u64, String> {
-    sluice::job::parse_size(text).map(|s| s.0)
 }
