@@ -11,8 +11,9 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use sluice_abi::{msgpack, Shape};
 
+use super::keyed::FastMap;
 use super::narrow::NarrowChain;
-use super::shuffle::{gather, output_partitions, pair_key, partition_of, scatter, FastMap};
+use super::shuffle::{gather, output_partitions, pair_key, partition_of, scatter};
 use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
 use crate::record::{split_pair, write_pair, Batch, Partition};
 

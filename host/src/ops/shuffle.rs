@@ -6,19 +6,11 @@
 //! The partition of a key is [`partition_of`] its canonical encoding, stable across runs
 //! and machines, so keyed state and checkpoints agree with the shuffle.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
-
 use rayon::prelude::*;
-use rustc_hash::FxHasher;
+use std::borrow::Cow;
 
 use super::{OpContext, OpError};
 use crate::record::{canonical_key, split_pair, Batch, Partition};
-
-/// A fast hash map for keys that are byte slices (not stable across versions: use it for
-/// lookups only, never to decide partitions).
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A 64-bit hash of bytes that never changes between runs, versions or machines.
 pub fn stable_hash(bytes: &[u8]) -> u64 {
