@@ -287,7 +287,8 @@ impl KafkaReader {
     /// `until`, waiting up to `timeout` for records to arrive (a replay of a recorded range).
     ///
     /// # Errors
-    /// As [`KafkaReader::read`], and [`BrokerError::Kafka`] when the range is not complete
+    /// As [`KafkaReader::read`], and [`BrokerError::Kafka`] when the partition no longer
+    /// holds the range (checked first, from its watermarks) or the range is not complete
     /// within `timeout`.
     pub fn read_range(
         &mut self,
@@ -296,6 +297,10 @@ impl KafkaReader {
         timeout: Duration,
         on: impl FnMut(i64, Option<&[u8]>, Option<&[u8]>),
     ) -> Result<PartitionRead, BrokerError> {
+        let from = self.cursors[index].next;
+        if from < until {
+            self.check_range(index, until)?;
+        }
         let r = self.read_until(index, u64::MAX, until, Some(Instant::now() + timeout), on)?;
         if r.until < until {
             let c = &self.cursors[index];
@@ -308,6 +313,36 @@ impl KafkaReader {
             });
         }
         Ok(r)
+    }
+
+    /// Fails when the partition no longer holds offsets `next..until`: the oldest were
+    /// deleted (retention, truncation) or the partition ends before `until` (the topic was
+    /// recreated). An unanswered request is not an error here: the read then waits.
+    fn check_range(&self, index: usize, until: i64) -> Result<(), BrokerError> {
+        let c = &self.cursors[index];
+        let Ok((low, high)) =
+            self.consumer
+                .fetch_watermarks(&c.topic, c.partition, self.config.timeout)
+        else {
+            return Ok(());
+        };
+        let gone = if low > c.next {
+            format!(
+                "offsets {}..{low} were deleted (retention or truncation)",
+                c.next
+            )
+        } else if high < until {
+            format!("the partition ends at offset {high} (was the topic deleted and recreated?)")
+        } else {
+            return Ok(());
+        };
+        Err(BrokerError::Kafka {
+            bootstrap: self.config.bootstrap.clone(),
+            message: format!(
+                "cannot replay {}/{} offsets {}..{until}: {gone}",
+                c.topic, c.partition, c.next
+            ),
+        })
     }
 
     fn read_until(
