@@ -9,3 +9,4 @@ mod kafka_client;
 mod recovery;
 mod redis_client;
 mod replay;
+mod sinks;
