@@ -8,3 +8,4 @@ mod jobs;
 mod kafka_client;
 mod recovery;
 mod redis_client;
+mod replay;
