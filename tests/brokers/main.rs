@@ -11,3 +11,4 @@ mod nats_recovery;
 mod nats_server;
 mod recovery;
 mod redis_client;
+mod replay;

@@ -335,6 +335,7 @@ fn build_source(
             decoder: LineDecoder::new(name, c.format),
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,
+            max_buffered: usize::try_from(c.max_buffered.0).unwrap_or(usize::MAX),
         }),
         SourceConfig::Kafka(c) => SourceSpec::Direct(Box::new(KafkaSource::new(name, c, batch_ms))),
         SourceConfig::Redis(c) => SourceSpec::Direct(Box::new(RedisSource::new(name, c, batch_ms))),
@@ -344,6 +345,7 @@ fn build_source(
             decoder: LineDecoder::new(name, c.format),
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,
+            max_buffered: usize::try_from(c.max_buffered.0).unwrap_or(usize::MAX),
         }),
     })
 }
