@@ -146,3 +146,67 @@ fn a_server_restart_is_survived_by_reader_and_writer() {
     assert_eq!(read(&mut r, 1000), ids(10..20));
     assert!(!r.is_unreachable());
 }
+
+/// The entry ids of stream `s`, oldest first.
+fn entry_ids(server: &RedisServer) -> Vec<String> {
+    let v: redis::Value = redis::cmd("XRANGE")
+        .arg("s")
+        .arg("-")
+        .arg("+")
+        .query(&mut server.connection())
+        .unwrap();
+    let redis::Value::Array(entries) = v else {
+        panic!("{v:?}")
+    };
+    entries
+        .iter()
+        .map(|e| match e {
+            redis::Value::Array(p) => redis::from_redis_value(&p[0]).unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn read_to(r: &mut RedisStreamReader, end: &str) -> Vec<String> {
+    let mut got = Vec::new();
+    r.read_to(0, end, Duration::from_secs(2), |e: &RedisEntry| {
+        got.push(String::from_utf8(e.field("value").unwrap().to_vec()).unwrap())
+    })
+    .unwrap();
+    got
+}
+
+#[test]
+fn a_replayed_batch_reads_exactly_up_to_its_recorded_end() {
+    let server = RedisServer::start();
+    add_ids(&server.url(), "s", 0..60);
+    let mut a = reader(&server.url(), "s");
+    assert_eq!(read(&mut a, 25), ids(0..25));
+    let checkpoint = a.positions()[0].clone();
+    assert_eq!(read(&mut a, 1000), ids(25..60));
+    drop(a); // crashed after reading entries 25..60 in batches past the checkpoint
+
+    add_ids(&server.url(), "s", 60..70);
+    let all = entry_ids(&server);
+    let mut b = reader(&server.url(), "s");
+    b.recover(&[("s".to_owned(), checkpoint)]).unwrap();
+    // Pending entries only, stopping at the end even though more are pending.
+    assert_eq!(read_to(&mut b, &all[40]), ids(25..41));
+    assert_eq!(b.positions()[0], all[40]);
+    // The rest of the pending entries, then new ones, and none past the end.
+    assert_eq!(read_to(&mut b, &all[64]), ids(41..65));
+    assert_eq!(
+        read(&mut b, 1000),
+        ids(65..70),
+        "the next batch goes on after it"
+    );
+    // An end the stream does not have fails naming the stream and the end.
+    let err = b
+        .read_to(0, "99999999999999-0", Duration::from_millis(300), |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot replay stream `s` up to entry 99999999999999-0"),
+        "{err}"
+    );
+}
