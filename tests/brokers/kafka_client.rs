@@ -154,6 +154,18 @@ fn reads_bounded_ranges_and_replays_them_from_recorded_offsets() {
         (read.from, read.until, n),
         (recorded[0].2, end, (end - recorded[0].2) as usize)
     );
+    // A range the partition does not have fails naming it, after the timeout.
+    let err = exact
+        .read_range(0, end + 5, Duration::from_millis(500), |_, _, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "cannot replay ranges/0 offsets {end}..{}: only offsets up to {end} arrived",
+            end + 5
+        )),
+        "{err}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod backpressure;
 mod broken_jobs;
 mod plugin_jobs;
 mod queue_jobs;

@@ -1,6 +1,9 @@
-//! [`BlockGenerator`]: the receiver side of micro-batching, with the write-ahead-log hook.
+//! [`BlockGenerator`]: the receiver side of micro-batching, with the write-ahead-log hook
+//! and a cap on the bytes received but not yet taken into a batch.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
 
 use crate::ops::DeadLetter;
 use crate::record::Partition;
@@ -41,6 +44,13 @@ struct State {
     current_dead: Vec<DeadLetter>,
     sealed: Vec<Block>,
     next_id: u64,
+    /// Bytes of records in `current` and `sealed`.
+    buffered: usize,
+}
+
+/// The memory a partition's records take: their encoded bytes and one offset each.
+fn footprint(p: &Partition) -> usize {
+    p.bytes().len() + 4 * p.len()
 }
 
 /// Collects a receiver's records and seals them into blocks. Shared between the receiver
@@ -49,6 +59,8 @@ pub struct BlockGenerator {
     source: String,
     state: Mutex<State>,
     store: Arc<dyn BlockStore>,
+    max_buffered: usize,
+    drained: Notify,
 }
 
 impl std::fmt::Debug for BlockGenerator {
@@ -60,13 +72,44 @@ impl std::fmt::Debug for BlockGenerator {
 }
 
 impl BlockGenerator {
-    /// A generator for `source` persisting blocks to `store`.
-    pub fn new(source: &str, store: Arc<dyn BlockStore>) -> Arc<Self> {
+    /// A generator for `source` persisting blocks to `store`, whose receiver stops
+    /// reading while `max_buffered` bytes of records wait for a batch (see
+    /// [`BlockGenerator::wait_for_room`]).
+    pub fn new(source: &str, store: Arc<dyn BlockStore>, max_buffered: usize) -> Arc<Self> {
         Arc::new(BlockGenerator {
             source: source.to_owned(),
             state: Mutex::new(State::default()),
             store,
+            max_buffered: max_buffered.max(1),
+            drained: Notify::new(),
         })
+    }
+
+    /// Bytes of records received and not yet taken into a batch.
+    pub fn buffered(&self) -> usize {
+        self.lock().buffered
+    }
+
+    /// Bytes that may still be received before the cap is reached.
+    pub fn room(&self) -> usize {
+        self.max_buffered.saturating_sub(self.buffered())
+    }
+
+    /// Returns once fewer than the cap's bytes wait for a batch: a receiver calls it before
+    /// each read, so that a full buffer stops the reading (and TCP flow control or a full
+    /// pipe stops the sender) instead of dropping input.
+    pub async fn wait_for_room(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // Registered before the check, so a take between the check and the await
+            // still wakes this task.
+            drained.as_mut().enable();
+            if self.buffered() < self.max_buffered {
+                return;
+            }
+            drained.await;
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -78,6 +121,7 @@ impl BlockGenerator {
         let mut s = self.lock();
         s.current.extend_from(records);
         s.current_dead.extend(dead_letters);
+        s.buffered += footprint(records);
     }
 
     /// Seals the current block, if it holds anything, after persisting it.
@@ -104,9 +148,17 @@ impl BlockGenerator {
         }
     }
 
-    /// Takes every sealed block, oldest first.
+    /// Takes every sealed block, oldest first, making room for the receiver.
     pub fn take_sealed(&self) -> Vec<Block> {
-        std::mem::take(&mut self.lock().sealed)
+        let blocks = {
+            let mut s = self.lock();
+            let blocks = std::mem::take(&mut s.sealed);
+            let taken: usize = blocks.iter().map(|b| footprint(&b.records)).sum();
+            s.buffered = s.buffered.saturating_sub(taken);
+            blocks
+        };
+        self.drained.notify_waiters();
+        blocks
     }
 }
 
@@ -116,7 +168,7 @@ mod tests {
 
     #[test]
     fn seals_blocks_in_order_and_skips_empty_ones() {
-        let g = BlockGenerator::new("s", Arc::new(NoBlockStore));
+        let g = BlockGenerator::new("s", Arc::new(NoBlockStore), 1 << 20);
         let mut p = Partition::new();
         p.push(&[1]);
         g.push(&p, Vec::new());
@@ -130,5 +182,30 @@ mod tests {
         assert_eq!((blocks[0].id, blocks[0].records.len()), (0, 1));
         assert_eq!((blocks[1].id, blocks[1].records.len()), (1, 2));
         assert!(g.take_sealed().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_waits_for_the_next_batch() {
+        let g = BlockGenerator::new("s", Arc::new(NoBlockStore), 100);
+        let mut p = Partition::new();
+        p.push(&[0; 60]);
+        g.push(&p, Vec::new());
+        assert_eq!(g.buffered(), 64);
+        g.wait_for_room().await;
+        g.push(&p, Vec::new());
+        g.seal();
+        let waiter = {
+            let g = g.clone();
+            tokio::spawn(async move { g.wait_for_room().await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "128 bytes buffered, cap 100");
+        let blocks = g.take_sealed();
+        assert_eq!(blocks[0].records.len(), 2, "nothing dropped");
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken by the take")
+            .unwrap();
+        assert_eq!(g.buffered(), 0);
     }
 }

@@ -11,4 +11,4 @@ mod blocks;
 mod rate;
 
 pub use blocks::{Block, BlockGenerator, BlockStore, NoBlockStore};
-pub use rate::RateLimiter;
+pub use rate::{RateLimiter, MAX_READ, MIN_READ};

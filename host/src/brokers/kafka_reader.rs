@@ -287,8 +287,9 @@ impl KafkaReader {
     /// `until`, waiting up to `timeout` for records to arrive (a replay of a recorded range).
     ///
     /// # Errors
-    /// As [`KafkaReader::read`], and [`BrokerError::Kafka`] when the range is not complete
-    /// within `timeout`.
+    /// [`BrokerError::Kafka`] naming the partition and range when the partition reports an
+    /// error (an offset out of range: the broker no longer has it) or the range is not
+    /// complete within `timeout`.
     pub fn read_range(
         &mut self,
         index: usize,
@@ -296,16 +297,31 @@ impl KafkaReader {
         timeout: Duration,
         on: impl FnMut(i64, Option<&[u8]>, Option<&[u8]>),
     ) -> Result<PartitionRead, BrokerError> {
-        let r = self.read_until(index, u64::MAX, until, Some(Instant::now() + timeout), on)?;
-        if r.until < until {
-            let c = &self.cursors[index];
-            return Err(BrokerError::Kafka {
-                bootstrap: self.config.bootstrap.clone(),
+        let replay_error = |r: &Self, from: i64, what: String| {
+            let c = &r.cursors[index];
+            BrokerError::Kafka {
+                bootstrap: r.config.bootstrap.clone(),
                 message: format!(
-                    "replaying {}/{}: only offsets {}..{} of {}..{until} arrived within {timeout:?}",
-                    c.topic, c.partition, r.from, r.until, r.from
+                    "cannot replay {}/{} offsets {from}..{until}: {what}",
+                    c.topic, c.partition
                 ),
-            });
+            }
+        };
+        let from = self.cursors[index].next;
+        let deadline = Some(Instant::now() + timeout);
+        let r = match self.read_until(index, u64::MAX, until, deadline, on) {
+            Ok(r) => r,
+            Err(BrokerError::Kafka { message, .. }) => {
+                return Err(replay_error(self, from, message))
+            }
+            Err(e) => return Err(e),
+        };
+        if r.until < until {
+            let what = format!(
+                "only offsets up to {} arrived within {timeout:?} (does the broker still have them?)",
+                r.until
+            );
+            return Err(replay_error(self, from, what));
         }
         Ok(r)
     }

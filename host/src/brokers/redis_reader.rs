@@ -11,6 +11,8 @@ use redis::{Client, Connection, Value};
 
 use super::BrokerError;
 
+mod replay;
+
 /// Where a consumer group starts when it does not exist yet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +69,32 @@ struct StreamCursor {
     last: String,
     /// Ids read and not acknowledged yet, in order.
     unacked: VecDeque<String>,
+    /// An entry delivered by `>` past a replayed batch's end: the next read starts with it.
+    held: Option<RawEntry>,
+}
+
+impl StreamCursor {
+    /// Takes `entry` as read: advances the position and hands its fields to `on`. Returns
+    /// whether it yielded a record (a deleted pending entry does not).
+    fn take(&mut self, entry: RawEntry, on: &mut impl FnMut(&RedisEntry)) -> bool {
+        self.last.clone_from(&entry.id);
+        self.unacked.push_back(entry.id.clone());
+        if self.replay_after.is_some() {
+            self.replay_after = Some(entry.id.clone());
+        }
+        // A pending entry deleted from the stream comes back without fields: it is
+        // acknowledged with the others and yields no record.
+        match entry.fields {
+            Some(fields) => {
+                on(&RedisEntry {
+                    id: entry.id,
+                    fields,
+                });
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Reads streams through a consumer group; acknowledges on request.
@@ -95,6 +123,7 @@ impl RedisStreamReader {
                 replay_after: Some("0".to_owned()),
                 last: "0-0".to_owned(),
                 unacked: VecDeque::new(),
+                held: None,
             })
             .collect();
         let mut reader = RedisStreamReader {
@@ -209,6 +238,7 @@ impl RedisStreamReader {
             c.replay_after = Some(id.clone());
             c.last = id.clone();
             c.unacked.clear();
+            c.held = None;
         }
         Ok(())
     }
@@ -227,6 +257,10 @@ impl RedisStreamReader {
     ) -> Result<u64, BrokerError> {
         let mut count = 0u64;
         while count < max {
+            if let Some(entry) = self.cursors[index].held.take() {
+                count += u64::from(self.cursors[index].take(entry, &mut on));
+                continue;
+            }
             let key = self.cursors[index].key.clone();
             let from = self.cursors[index].replay_after.clone();
             let mut cmd = redis::cmd("XREADGROUP");
@@ -274,20 +308,7 @@ impl RedisStreamReader {
                 break;
             }
             for entry in entries {
-                c.last.clone_from(&entry.id);
-                c.unacked.push_back(entry.id.clone());
-                if c.replay_after.is_some() {
-                    c.replay_after = Some(entry.id.clone());
-                }
-                // A pending entry deleted from the stream comes back without fields: it is
-                // acknowledged with the others and yields no record.
-                if let Some(fields) = entry.fields {
-                    count += 1;
-                    on(&RedisEntry {
-                        id: entry.id,
-                        fields,
-                    });
-                }
+                count += u64::from(c.take(entry, &mut on));
             }
         }
         Ok(count)

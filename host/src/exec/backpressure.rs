@@ -2,7 +2,8 @@
 //! source (Spark's `PIDRateEstimator`) turns the batch's processing time, scheduling delay
 //! and that source's record count into a new rate limit for the source, so that a job
 //! whose batches take longer than the batch interval takes in less instead of queueing
-//! ever more input.
+//! ever more input. Direct sources pull less at the next batch; receivers (tcp, stdin)
+//! read their input more slowly from now on (Spark's `ReceiverRateController`).
 
 use std::time::Duration;
 
@@ -57,27 +58,41 @@ impl Backpressure {
                 processing_ms: processing.as_secs_f64() * 1e3,
                 scheduling_delay_ms: scheduling_delay.as_secs_f64() * 1e3,
             };
-            if let (Some(rate), Some(SourceHandle::Direct(s))) =
-                (e.compute(sample), handles.get_mut(i))
-            {
-                s.set_rate(Some(rate));
+            let (Some(rate), Some(handle)) = (e.compute(sample), handles.get_mut(i)) else {
+                continue;
+            };
+            match handle {
+                SourceHandle::Direct(s) => s.set_rate(Some(rate)),
+                SourceHandle::Receiver(r) => r.set_rate(Some(rate)),
             }
         }
     }
 
-    /// `, rate limit 1234 records/s` for the progress line when a source has a limit.
-    pub fn progress_suffix(handles: &[SourceHandle]) -> String {
-        let limits: Vec<f64> = handles
+    /// The rate limit in force per source, for the progress line: `, rate limit 1234
+    /// records/s` in a job with one source, `, rate limit lines 1234 records/s, g 200
+    /// records/s` (the sources that have one) otherwise; empty when none has a limit.
+    pub fn progress_suffix(names: &[String], handles: &[SourceHandle]) -> String {
+        let limits: Vec<(&str, f64)> = names
             .iter()
-            .filter_map(|h| match h {
-                SourceHandle::Direct(s) => s.rate_limit(),
-                SourceHandle::Receiver(_) => None,
+            .zip(handles)
+            .filter_map(|(name, h)| {
+                let limit = match h {
+                    SourceHandle::Direct(s) => s.rate_limit(),
+                    SourceHandle::Receiver(r) => r.rate_limit(),
+                };
+                limit.map(|l| (name.as_str(), l))
             })
             .collect();
-        if limits.is_empty() {
-            String::new()
-        } else {
-            format!(", rate limit {:.0} records/s", limits.iter().sum::<f64>())
+        match limits.as_slice() {
+            [] => String::new(),
+            [(_, limit)] if handles.len() == 1 => format!(", rate limit {limit:.0} records/s"),
+            _ => {
+                let each: Vec<String> = limits
+                    .iter()
+                    .map(|(name, limit)| format!("{name} {limit:.0} records/s"))
+                    .collect();
+                format!(", rate limit {}", each.join(", "))
+            }
         }
     }
 }

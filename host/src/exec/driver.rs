@@ -234,7 +234,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         report.scheduling_delay = delay;
         backpressure.after_batch(time, &counts, report.processing, delay, &mut handles);
         if !options.quiet {
-            let rate = Backpressure::progress_suffix(&handles);
+            let rate = Backpressure::progress_suffix(&source_names, &handles);
             eprintln!("{}{rate}", progress_line(&name, &report));
         }
         summary.reports.push(report);

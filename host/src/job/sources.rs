@@ -28,6 +28,9 @@ pub enum SourceConfig {
     Kafka(crate::brokers::KafkaSourceConfig),
     /// Redis Streams through a consumer group, acknowledged after each checkpoint.
     Redis(crate::brokers::RedisSourceConfig),
+    /// A NATS JetStream stream through a durable pull consumer, acknowledged after each
+    /// checkpoint.
+    Nats(crate::brokers::NatsSourceConfig),
 }
 
 /// How lines become records.
@@ -138,6 +141,16 @@ pub struct TcpConfig {
     /// At most this many records per second (the receiver slows down the socket).
     #[serde(default)]
     pub rate_limit: Option<u64>,
+    /// Received records waiting for a batch, at most; then the receiver stops reading.
+    #[serde(default = "default_max_buffered")]
+    pub max_buffered: ByteSize,
+}
+
+/// The default `max_buffered` of a receiver: 64 MiB.
+const DEFAULT_MAX_BUFFERED: u64 = 64 << 20;
+
+const fn default_max_buffered() -> ByteSize {
+    ByteSize(DEFAULT_MAX_BUFFERED)
 }
 
 fn localhost() -> String {
@@ -157,4 +170,7 @@ pub struct StdinConfig {
     /// At most this many records per second.
     #[serde(default)]
     pub rate_limit: Option<u64>,
+    /// Received records waiting for a batch, at most; then the receiver stops reading.
+    #[serde(default = "default_max_buffered")]
+    pub max_buffered: ByteSize,
 }

@@ -1,8 +1,11 @@
 //! The `generator` source: deterministic synthetic records at a fixed rate.
 //!
 //! Batch k (k = 1, 2, …) holds `rate * batch_interval` records split over a fixed number of
-//! partitions; each partition's records are a pure function of (seed, k, partition), so a
-//! replay from a recorded position yields identical batches.
+//! partitions; each partition's records are a pure function of (seed, k, partition, count),
+//! so a replay from a recorded position yields identical batches. Under backpressure a
+//! batch holds fewer records (the estimator's rate times the interval); the position
+//! records where the JSON ids continue, and a replay cut at a recorded end takes the same
+//! count again.
 
 use std::sync::Arc;
 
@@ -51,6 +54,11 @@ pub struct GeneratorSource {
     seed: u64,
     words: Arc<Vec<String>>,
     next: u64,
+    /// The JSON id of the next batch's first record.
+    next_id: u64,
+    batch_ms: i64,
+    /// Records per second from backpressure.
+    rate: Option<f64>,
 }
 
 impl GeneratorSource {
@@ -66,11 +74,38 @@ impl GeneratorSource {
             seed: config.seed,
             words: Arc::new((0..vocabulary).map(vocabulary_word).collect()),
             next: 1,
+            next_id: 0,
+            batch_ms,
+            rate: None,
         }
     }
 
-    fn partition(&self, k: u64, p: usize) -> Partition {
-        let n = self.per_batch as usize;
+    /// Records in the next batch: the configured count, or fewer under backpressure.
+    fn next_count(&self) -> u64 {
+        match self.rate {
+            Some(r) => self
+                .per_batch
+                .min((r * self.batch_ms as f64 / 1000.0).floor() as u64),
+            None => self.per_batch,
+        }
+    }
+
+    fn batch(&mut self, count: u64) -> SourceBatch {
+        let k = self.next;
+        let first_id = self.next_id;
+        self.next += 1;
+        self.next_id += count;
+        let partitions = (0..self.partitions)
+            .into_par_iter()
+            .map(|p| self.partition(k, p, count as usize, first_id))
+            .collect();
+        SourceBatch {
+            batch: Some(Batch::new(partitions)),
+            dead_letters: Vec::new(),
+        }
+    }
+
+    fn partition(&self, k: u64, p: usize, n: usize, first_id: u64) -> Partition {
         let (lo, hi) = (p * n / self.partitions, (p + 1) * n / self.partitions);
         let count = hi - lo;
         let mut rng = Rng::new(self.seed, k, p as u64);
@@ -97,7 +132,7 @@ impl GeneratorSource {
                     part.push_with(|b| {
                         msgpack::write_map_len(b, 3);
                         msgpack::write_str(b, "id");
-                        msgpack::write_int(b, ((k - 1) * self.per_batch) as i64 + j as i64);
+                        msgpack::write_int(b, first_id as i64 + j as i64);
                         msgpack::write_str(b, "word");
                         msgpack::write_str(b, word);
                         msgpack::write_str(b, "value");
@@ -112,26 +147,39 @@ impl GeneratorSource {
 
 impl DirectSource for GeneratorSource {
     fn next_batch(&mut self, _time: BatchTime) -> Result<SourceBatch, SourceError> {
-        let k = self.next;
-        self.next += 1;
-        let partitions = (0..self.partitions)
-            .into_par_iter()
-            .map(|p| self.partition(k, p))
-            .collect();
-        Ok(SourceBatch {
-            batch: Some(Batch::new(partitions)),
-            dead_letters: Vec::new(),
-        })
+        let count = self.next_count();
+        Ok(self.batch(count))
+    }
+
+    /// The batch again with the count it had: the recorded end says where its ids ended
+    /// (a position without `next_id`, written before backpressure could shrink batches,
+    /// means the configured count).
+    fn next_batch_to(&mut self, _time: BatchTime, end: &Value) -> Result<SourceBatch, SourceError> {
+        let count = match end.get("next_id").and_then(Value::as_u64) {
+            Some(id) => id
+                .checked_sub(self.next_id)
+                .ok_or_else(|| SourceError::Seek {
+                    source_name: self.name.clone(),
+                    position: end.to_string(),
+                    message: format!("ends before the next record id {}", self.next_id),
+                })?,
+            None => self.per_batch,
+        };
+        Ok(self.batch(count))
     }
 
     fn position(&self) -> Value {
-        serde_json::json!({ "next_batch": self.next })
+        serde_json::json!({ "next_batch": self.next, "next_id": self.next_id })
     }
 
     fn seek(&mut self, position: &Value) -> Result<(), SourceError> {
         match position.get("next_batch").and_then(Value::as_u64) {
             Some(n) if n >= 1 => {
                 self.next = n;
+                self.next_id = position
+                    .get("next_id")
+                    .and_then(Value::as_u64)
+                    .unwrap_or((n - 1) * self.per_batch);
                 Ok(())
             }
             _ => Err(SourceError::Seek {
@@ -140,6 +188,15 @@ impl DirectSource for GeneratorSource {
                 message: "expected {\"next_batch\": n} with n >= 1".to_owned(),
             }),
         }
+    }
+
+    fn set_rate(&mut self, per_second: Option<f64>) {
+        self.rate = per_second;
+    }
+
+    fn rate_limit(&self) -> Option<f64> {
+        let configured = self.per_batch as f64 * 1000.0 / self.batch_ms.max(1) as f64;
+        self.rate.map(|r| r.min(configured))
     }
 }
 
@@ -190,6 +247,37 @@ mod tests {
         assert_eq!(b.next_batch(1000).unwrap().batch.unwrap(), a2);
         let line = crate::record::msgpack_to_json(a1.partitions[0].get(0).unwrap()).unwrap();
         assert_eq!(line.as_str().unwrap().split(' ').count(), 3);
+    }
+
+    #[test]
+    fn backpressure_shrinks_batches_and_replays_keep_their_count() {
+        let json: GeneratorConfig = toml::from_str("rate = 1000\nformat = \"json\"").unwrap();
+        let mut a = GeneratorSource::new("g", &json, 1000);
+        let mut b = GeneratorSource::new("g", &json, 1000);
+        assert_eq!(a.next_batch(1000).unwrap().batch.unwrap().len(), 1000);
+        a.set_rate(Some(250.0));
+        assert_eq!(a.rate_limit(), Some(250.0));
+        let start = a.position();
+        let small = a.next_batch(2000).unwrap().batch.unwrap();
+        let end = a.position();
+        assert_eq!(small.len(), 250);
+        let id = |batch: &Batch, i: usize| {
+            crate::record::msgpack_to_json(batch.records().nth(i).unwrap()).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        };
+        assert_eq!((id(&small, 0), id(&small, 249)), (1000, 1249));
+        // A replay without the estimator's rate cuts the batch where it ended.
+        b.seek(&start).unwrap();
+        assert_eq!(b.next_batch_to(2000, &end).unwrap().batch.unwrap(), small);
+        assert_eq!(b.position(), end);
+        // More than the configured rate is not a limit.
+        a.set_rate(Some(5000.0));
+        assert_eq!(a.rate_limit(), Some(1000.0));
+        assert_eq!(a.next_batch(3000).unwrap().batch.unwrap().len(), 1000);
+        // Positions written before `next_id` existed continue the old ids.
+        b.seek(&serde_json::json!({"next_batch": 3})).unwrap();
+        assert_eq!(b.position()["next_id"], 2000);
     }
 
     #[test]

@@ -109,12 +109,22 @@ fn describe(r: &KafkaReader) -> String {
         .join(", ")
 }
 
-impl DirectSource for KafkaSource {
-    fn next_batch(&mut self, _time: BatchTime) -> Result<SourceBatch, SourceError> {
+/// How far a batch reads each partition.
+enum Extent {
+    /// At most this many records, of those already fetched (a new batch).
+    Cap(u64),
+    /// Exactly up to these offsets, in partition order, waiting up to the timeout (a
+    /// batch replayed after a crash).
+    To(Vec<i64>),
+}
+
+impl KafkaSource {
+    /// Reads every partition as far as `extent` says, decoding the records.
+    fn pull(&mut self, extent: Extent) -> Result<SourceBatch, SourceError> {
         let name = self.name.clone();
         let (format, with_key) = (self.config.format, self.config.key);
+        let timeout = self.config.timeout.to_std();
         let n = self.reader()?.partitions().len();
-        let cap = self.cap(n);
         let reader = self.reader.as_mut().expect("opened above");
         let mut partitions = Vec::with_capacity(n);
         let mut dead_letters = Vec::new();
@@ -126,25 +136,77 @@ impl DirectSource for KafkaSource {
                 .map(|(t, p)| (t.to_owned(), p))
                 .unwrap_or_default();
             let mut records = Partition::new();
-            reader
-                .read(i, cap, |offset, key, payload| {
-                    buf.clear();
-                    match format.decode(key, payload, with_key, &mut buf) {
-                        Ok(()) => records.push(&buf),
-                        Err(e) => dead_letters
-                            .push(dead_letter(&name, &topic, part, offset, payload, &e.0)),
+            let mut on = |offset: i64, key: Option<&[u8]>, payload: Option<&[u8]>| {
+                buf.clear();
+                match format.decode(key, payload, with_key, &mut buf) {
+                    Ok(()) => records.push(&buf),
+                    Err(e) => {
+                        dead_letters.push(dead_letter(&name, &topic, part, offset, payload, &e.0))
                     }
-                })
-                .map_err(|e| SourceError::Io {
-                    source_name: name.clone(),
-                    message: e.to_string(),
-                })?;
+                }
+            };
+            match &extent {
+                Extent::Cap(cap) => reader.read(i, *cap, &mut on),
+                Extent::To(ends) => reader.read_range(i, ends[i], timeout, &mut on),
+            }
+            .map_err(|e| SourceError::Io {
+                source_name: name.clone(),
+                message: e.to_string(),
+            })?;
             partitions.push(records);
         }
         Ok(SourceBatch {
             batch: Some(Batch::new(partitions)),
             dead_letters,
         })
+    }
+
+    /// The offsets of a recorded batch end, in partition order; each at or after the
+    /// partition's current offset.
+    fn ends(&mut self, end: &Value) -> Result<Vec<i64>, SourceError> {
+        let name = self.name.clone();
+        let seek_error = |message: String| SourceError::Seek {
+            source_name: name.clone(),
+            position: end.to_string(),
+            message,
+        };
+        let recorded = parse_position(end).map_err(&seek_error)?;
+        let reader = self.reader()?;
+        let mut ends = Vec::with_capacity(reader.partitions().len());
+        for ((topic, part), next) in reader.partitions().zip(reader.offsets()) {
+            let until = recorded
+                .iter()
+                .find(|(t, p, _)| t == topic && *p == part)
+                .map(|(_, _, o)| *o)
+                .ok_or_else(|| {
+                    seek_error(format!(
+                        "the recorded batch end has no offset for {topic}/{part}"
+                    ))
+                })?;
+            if until < next {
+                return Err(seek_error(format!(
+                    "the recorded batch end {topic}/{part}@{until} is before the current offset {next}"
+                )));
+            }
+            ends.push(until);
+        }
+        Ok(ends)
+    }
+}
+
+impl DirectSource for KafkaSource {
+    fn next_batch(&mut self, _time: BatchTime) -> Result<SourceBatch, SourceError> {
+        let n = self.reader()?.partitions().len();
+        let cap = self.cap(n);
+        self.pull(Extent::Cap(cap))
+    }
+
+    /// Reads every partition exactly up to the offsets of `end`, fetching and waiting up to
+    /// the source's `timeout` for them; fails naming the partition when the broker no
+    /// longer has them.
+    fn next_batch_to(&mut self, _time: BatchTime, end: &Value) -> Result<SourceBatch, SourceError> {
+        let ends = self.ends(end)?;
+        self.pull(Extent::To(ends))
     }
 
     fn position(&self) -> Value {

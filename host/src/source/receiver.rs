@@ -1,5 +1,11 @@
 //! Receivers: tokio tasks that read lines from a pushed source into a block generator,
 //! and [`ReceiverInput`], the batcher side that turns sealed blocks into a batch.
+//!
+//! A receiver slows down by not reading: before each read it waits while the blocks not
+//! yet in a batch hold `max_buffered` bytes, and while its [`RateLimiter`] (the configured
+//! `rate_limit`, lowered by backpressure) says the records read so far are ahead of the
+//! rate. Unread input stays in the socket or pipe, so the sender is held back by TCP flow
+//! control or a full pipe; nothing read is ever dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::lines::LineSplitter;
 use super::{LineDecoder, SourceBatch};
-use crate::batch::{BlockGenerator, BlockStore, RateLimiter};
+use crate::batch::{BlockGenerator, BlockStore, RateLimiter, MAX_READ, MIN_READ};
 use crate::record::{Batch, Partition};
 
 /// What a receiver reads.
@@ -33,7 +39,12 @@ pub struct ReceiverSpec {
     pub max_line: usize,
     /// Records per second, at most.
     pub rate_limit: Option<u64>,
+    /// Bytes of records received and not yet in a batch, at most (then reading pauses).
+    pub max_buffered: usize,
 }
+
+/// Longest pause between two looks at the rate, so that a new rate takes effect soon.
+const RATE_POLL: Duration = Duration::from_millis(50);
 
 impl ReceiverSpec {
     /// Starts the receiver and its block timer on `rt`; returns the batcher side.
@@ -44,7 +55,8 @@ impl ReceiverSpec {
         block_interval: Duration,
         partitions: Option<usize>,
     ) -> ReceiverInput {
-        let generator = BlockGenerator::new(self.decoder.source(), store);
+        let generator = BlockGenerator::new(self.decoder.source(), store, self.max_buffered);
+        let limiter = Arc::new(RateLimiter::new(self.rate_limit));
         let timer = {
             let g = generator.clone();
             rt.spawn(async move {
@@ -58,32 +70,52 @@ impl ReceiverSpec {
         };
         let reader = {
             let g = generator.clone();
+            let rate = limiter.clone();
             match self.kind.clone() {
-                ReceiverKind::Tcp { host, port } => rt.spawn(super::tcp::run(self, host, port, g)),
-                ReceiverKind::Stdin => rt.spawn(super::stdin::run(self, g)),
+                ReceiverKind::Tcp { host, port } => {
+                    rt.spawn(super::tcp::run(self, host, port, g, rate))
+                }
+                ReceiverKind::Stdin => rt.spawn(super::stdin::run(self, g, rate)),
             }
         };
         ReceiverInput {
             generator,
+            limiter,
             partitions,
             tasks: vec![timer, reader],
         }
     }
 }
 
-/// Reads `input` to its end, pushing records (in chunks) into `generator`. `position`
-/// names a byte offset for dead letters. Returns the bytes read.
+/// Reads `input` to its end, pushing records (in chunks) into `generator`, never ahead of
+/// `rate` and never past the generator's cap. `position` names a byte offset for dead
+/// letters. Returns the bytes read.
 pub(super) async fn pump<R: AsyncRead + Unpin>(
     spec: &ReceiverSpec,
     mut input: R,
     generator: &BlockGenerator,
-    rate: &mut Option<RateLimiter>,
+    rate: &RateLimiter,
     position: impl Fn(u64) -> String,
 ) -> std::io::Result<u64> {
     let mut splitter = LineSplitter::new(spec.max_line);
-    let mut buf = vec![0u8; 64 << 10];
+    let mut buf = vec![0u8; MAX_READ];
+    let mut records_read: u64 = 0;
     loop {
-        let n = input.read(&mut buf).await?;
+        generator.wait_for_room().await;
+        while let Some(wait) = rate.wait() {
+            tokio::time::sleep(wait.min(RATE_POLL)).await;
+        }
+        // Small reads at a low rate, so that one read does not run far ahead of it, and
+        // none much past the cap.
+        let bytes_per_record = if records_read == 0 {
+            64.0
+        } else {
+            splitter.consumed() as f64 / records_read as f64
+        };
+        let size = rate
+            .read_size(bytes_per_record)
+            .min(generator.room().max(MIN_READ));
+        let n = input.read(&mut buf[..size]).await?;
         let mut records = Partition::new();
         let mut dead = Vec::new();
         let mut on_line = |line: super::lines::Line<'_>, at: super::lines::LineAt| {
@@ -106,20 +138,32 @@ pub(super) async fn pump<R: AsyncRead + Unpin>(
         if n == 0 {
             return Ok(splitter.consumed());
         }
-        if let Some(wait) = rate.as_mut().and_then(|r| r.admit(count)) {
-            tokio::time::sleep(wait).await;
-        }
+        records_read += count;
+        rate.charge(count);
     }
 }
 
 /// The batcher side of a receiver: at each batch time, all sealed blocks become a batch.
 pub struct ReceiverInput {
     generator: Arc<BlockGenerator>,
+    limiter: Arc<RateLimiter>,
     partitions: Option<usize>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl ReceiverInput {
+    /// Backpressure: read at most `per_second` records per second from now on (`None`: no
+    /// limit from backpressure; the configured `rate_limit` still applies). Spark's
+    /// `ReceiverRateController` pushing a new rate to the receiver's `RateLimiter`.
+    pub fn set_rate(&self, per_second: Option<f64>) {
+        self.limiter.update_rate(per_second);
+    }
+
+    /// The rate limit in force, records per second, if any (shown in the progress line).
+    pub fn rate_limit(&self) -> Option<f64> {
+        self.limiter.limit()
+    }
+
     /// Seals the current block and takes every sealed block: one partition per block, or
     /// the records spread evenly over the configured number of partitions.
     pub fn take_batch(&mut self) -> SourceBatch {

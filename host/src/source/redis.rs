@@ -84,12 +84,20 @@ impl RedisSource {
     }
 }
 
-impl DirectSource for RedisSource {
-    fn next_batch(&mut self, _time: BatchTime) -> Result<SourceBatch, SourceError> {
+/// How far a batch reads each stream.
+enum Extent {
+    /// At most this many entries (a new batch).
+    Cap(u64),
+    /// Exactly up to these entry ids, in stream order (a batch replayed after a crash).
+    To(Vec<String>),
+}
+
+impl RedisSource {
+    /// Reads every stream as far as `extent` says, decoding the entries.
+    fn pull(&mut self, extent: Extent) -> Result<SourceBatch, SourceError> {
         let name = self.name.clone();
         let c = self.config.clone();
         let n = self.reader()?.streams().len();
-        let cap = self.cap(n);
         let reader = self.reader.as_mut().expect("opened above");
         let mut partitions = Vec::with_capacity(n);
         let mut dead_letters = Vec::new();
@@ -97,34 +105,80 @@ impl DirectSource for RedisSource {
         for i in 0..n {
             let stream = reader.streams().nth(i).unwrap_or_default().to_owned();
             let mut records = Partition::new();
-            reader
-                .read(i, cap, |e: &RedisEntry| {
-                    buf.clear();
-                    let key = if c.key { e.field(&c.key_field) } else { None };
-                    let result = match e.field(&c.field) {
-                        Some(payload) => c
-                            .format
-                            .decode(key, Some(payload), c.key, &mut buf)
-                            .map_err(|e| e.0),
-                        None => Err(format!("the entry has no field `{}`", c.field)),
-                    };
-                    match result {
-                        Ok(()) => records.push(&buf),
-                        Err(reason) => {
-                            dead_letters.push(dead_letter(&name, &stream, e, &c.field, &reason))
-                        }
+            let on = |e: &RedisEntry| {
+                buf.clear();
+                let key = if c.key { e.field(&c.key_field) } else { None };
+                let result = match e.field(&c.field) {
+                    Some(payload) => c
+                        .format
+                        .decode(key, Some(payload), c.key, &mut buf)
+                        .map_err(|e| e.0),
+                    None => Err(format!("the entry has no field `{}`", c.field)),
+                };
+                match result {
+                    Ok(()) => records.push(&buf),
+                    Err(reason) => {
+                        dead_letters.push(dead_letter(&name, &stream, e, &c.field, &reason))
                     }
-                })
-                .map_err(|e| SourceError::Io {
-                    source_name: name.clone(),
-                    message: e.to_string(),
-                })?;
+                }
+            };
+            match &extent {
+                Extent::Cap(cap) => reader.read(i, *cap, on),
+                Extent::To(ends) => reader.read_to(i, &ends[i], c.timeout.to_std(), on),
+            }
+            .map_err(|e| SourceError::Io {
+                source_name: name.clone(),
+                message: e.to_string(),
+            })?;
             partitions.push(records);
         }
         Ok(SourceBatch {
             batch: Some(Batch::new(partitions)),
             dead_letters,
         })
+    }
+
+    /// The entry ids of a recorded batch end, in stream order.
+    fn ends(&mut self, end: &Value) -> Result<Vec<String>, SourceError> {
+        let seek_error = |message: String| SourceError::Seek {
+            source_name: self.name.clone(),
+            position: end.to_string(),
+            message,
+        };
+        let recorded = parse_position(end).map_err(seek_error)?;
+        let streams: Vec<String> = self.reader()?.streams().map(str::to_owned).collect();
+        streams
+            .iter()
+            .map(|key| {
+                recorded
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, id)| id.clone())
+                    .ok_or_else(|| SourceError::Seek {
+                        source_name: self.name.clone(),
+                        position: end.to_string(),
+                        message: format!(
+                            "the recorded batch end has no entry id for stream `{key}`"
+                        ),
+                    })
+            })
+            .collect()
+    }
+}
+
+impl DirectSource for RedisSource {
+    fn next_batch(&mut self, _time: BatchTime) -> Result<SourceBatch, SourceError> {
+        let n = self.reader()?.streams().len();
+        let cap = self.cap(n);
+        self.pull(Extent::Cap(cap))
+    }
+
+    /// Reads every stream exactly up to the entry ids of `end`: the consumer's pending
+    /// entries first, then new ones (waiting up to the source's `timeout` while Redis is
+    /// unreachable); fails naming the stream when the entries can no longer be read.
+    fn next_batch_to(&mut self, _time: BatchTime, end: &Value) -> Result<SourceBatch, SourceError> {
+        let ends = self.ends(end)?;
+        self.pull(Extent::To(ends))
     }
 
     fn position(&self) -> Value {

@@ -6,11 +6,10 @@ use super::receiver::{pump, ReceiverSpec};
 use crate::batch::{BlockGenerator, RateLimiter};
 
 /// Reads standard input to its end.
-pub(super) async fn run(spec: ReceiverSpec, g: Arc<BlockGenerator>) {
+pub(super) async fn run(spec: ReceiverSpec, g: Arc<BlockGenerator>, rate: Arc<RateLimiter>) {
     let source = spec.decoder.source().to_owned();
-    let mut rate = spec.rate_limit.map(RateLimiter::new);
     let at = |offset: u64| format!("stdin byte {offset}");
-    match pump(&spec, tokio::io::stdin(), &g, &mut rate, at).await {
+    match pump(&spec, tokio::io::stdin(), &g, &rate, at).await {
         Ok(bytes) => tracing::info!(%source, bytes, "Standard input ended."),
         Err(e) => tracing::warn!(%source, error = %e, "Cannot read standard input."),
     }

@@ -12,10 +12,15 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Connects to `host:port` and reads lines until the job stops; reconnects after errors
 /// and after the server closes the connection.
-pub(super) async fn run(spec: ReceiverSpec, host: String, port: u16, g: Arc<BlockGenerator>) {
+pub(super) async fn run(
+    spec: ReceiverSpec,
+    host: String,
+    port: u16,
+    g: Arc<BlockGenerator>,
+    rate: Arc<RateLimiter>,
+) {
     let source = spec.decoder.source().to_owned();
     let addr = format!("{host}:{port}");
-    let mut rate = spec.rate_limit.map(RateLimiter::new);
     let mut backoff = Duration::from_millis(100);
     loop {
         match TcpStream::connect((host.as_str(), port)).await {
@@ -23,7 +28,7 @@ pub(super) async fn run(spec: ReceiverSpec, host: String, port: u16, g: Arc<Bloc
                 tracing::info!(%source, %addr, "Receiver connected.");
                 backoff = Duration::from_millis(100);
                 let at = |offset: u64| format!("tcp {addr} byte {offset}");
-                match pump(&spec, stream, &g, &mut rate, at).await {
+                match pump(&spec, stream, &g, &rate, at).await {
                     Ok(bytes) => tracing::info!(
                         %source, %addr, bytes,
                         "Connection closed by the server; reconnecting."
