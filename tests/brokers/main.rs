@@ -6,6 +6,9 @@
 mod harness;
 mod jobs;
 mod kafka_client;
+mod nats;
+mod nats_recovery;
+mod nats_server;
 mod recovery;
 mod redis_client;
 mod replay;

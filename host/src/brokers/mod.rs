@@ -9,6 +9,9 @@
 //! - [`RedisStreamReader`] reads streams through a consumer group (`XREADGROUP`), replays
 //!   its pending entries first after a restart, and acknowledges (`XACK`) only on request;
 //! - [`RedisStreamWriter`] appends entries (`XADD`), pipelined;
+//! - [`NatsReader`] reads a NATS JetStream stream through a durable pull consumer and
+//!   acknowledges only on request; [`NatsWriter`] publishes with `Nats-Msg-Id`s and waits
+//!   for every `PubAck` (both on [`NatsConn`], a minimal blocking NATS client);
 //! - [`RecordFormat`] turns message bytes into records and back;
 //! - [`PidRateEstimator`] is Spark's backpressure controller: the rate a stream can sustain,
 //!   from each batch's processing time and scheduling delay.
@@ -21,6 +24,11 @@ mod config;
 mod kafka_context;
 mod kafka_reader;
 mod kafka_writer;
+mod nats_config;
+mod nats_conn;
+mod nats_js;
+mod nats_reader;
+mod nats_writer;
 mod rate;
 mod redis_reader;
 mod redis_writer;
@@ -29,6 +37,11 @@ pub use codec::{encode_for_sink, FormatError, RecordFormat, SinkMessage};
 pub use config::{KafkaSinkConfig, KafkaSourceConfig, RedisSinkConfig, RedisSourceConfig};
 pub use kafka_reader::{KafkaReader, KafkaReaderConfig, KafkaStart, PartitionRead};
 pub use kafka_writer::{KafkaWriter, KafkaWriterConfig};
+pub use nats_config::{NatsSinkConfig, NatsSourceConfig, NatsStart};
+pub use nats_conn::{NatsConn, NatsError, NatsMsg};
+pub use nats_js::{ack_floor as nats_ack_floor, JsMessage, StreamState};
+pub use nats_reader::{NatsReader, NatsReaderConfig};
+pub use nats_writer::NatsWriter;
 pub use rate::{PidRateEstimator, RateSample};
 pub use redis_reader::{RedisEntry, RedisStart, RedisStreamReader, RedisStreamReaderConfig};
 pub use redis_writer::RedisStreamWriter;

@@ -11,7 +11,7 @@ use crate::ops::registry::{self, BuildContext, Built};
 use crate::ops::{ErrorPolicy, Operator};
 use crate::sink::{self, DeadLetterSink, Sink};
 use crate::source::{
-    DirectSource, FilesSource, GeneratorSource, KafkaSource, LineDecoder, QueueSource,
+    DirectSource, FilesSource, GeneratorSource, KafkaSource, LineDecoder, NatsSource, QueueSource,
     ReceiverKind, ReceiverSpec, RedisSource,
 };
 use crate::wasm::{Limits, Plugin, WasmRuntime};
@@ -339,6 +339,7 @@ fn build_source(
         }),
         SourceConfig::Kafka(c) => SourceSpec::Direct(Box::new(KafkaSource::new(name, c, batch_ms))),
         SourceConfig::Redis(c) => SourceSpec::Direct(Box::new(RedisSource::new(name, c, batch_ms))),
+        SourceConfig::Nats(c) => SourceSpec::Direct(Box::new(NatsSource::new(name, c, batch_ms))),
         SourceConfig::Stdin(c) => SourceSpec::Receiver(ReceiverSpec {
             kind: ReceiverKind::Stdin,
             decoder: LineDecoder::new(name, c.format),

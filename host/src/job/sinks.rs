@@ -31,6 +31,8 @@ pub enum SinkKind {
     Kafka(crate::brokers::KafkaSinkConfig),
     /// Every record as an entry of a Redis stream (`XADD`, pipelined).
     Redis(crate::brokers::RedisSinkConfig),
+    /// Every record published to a NATS JetStream subject, `PubAck`ed, with a `Nats-Msg-Id`.
+    Nats(crate::brokers::NatsSinkConfig),
 }
 
 /// `kind = "print"`.

@@ -28,6 +28,9 @@ pub enum SourceConfig {
     Kafka(crate::brokers::KafkaSourceConfig),
     /// Redis Streams through a consumer group, acknowledged after each checkpoint.
     Redis(crate::brokers::RedisSourceConfig),
+    /// A NATS JetStream stream through a durable pull consumer, acknowledged after each
+    /// checkpoint.
+    Nats(crate::brokers::NatsSourceConfig),
 }
 
 /// How lines become records.

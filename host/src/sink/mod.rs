@@ -6,6 +6,7 @@
 mod dead_letter;
 mod files;
 mod kafka;
+mod nats;
 mod print;
 mod redis;
 mod stdout;
@@ -15,6 +16,7 @@ use std::path::Path;
 pub use dead_letter::DeadLetterSink;
 pub use files::{write_atomically, FilesSink};
 pub use kafka::KafkaSink;
+pub use nats::NatsSink;
 pub use print::PrintSink;
 pub use redis::RedisSink;
 pub use stdout::StdoutSink;
@@ -68,6 +70,7 @@ pub fn build(name: &str, kind: &SinkKind, dir: &Path) -> Result<Box<dyn Sink>, S
         }
         SinkKind::Kafka(c) => Box::new(KafkaSink::new(name, c)?),
         SinkKind::Redis(c) => Box::new(RedisSink::new(name, c)?),
+        SinkKind::Nats(c) => Box::new(NatsSink::new(name, c)),
     })
 }
 

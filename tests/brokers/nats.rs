@@ -1,0 +1,109 @@
+//! The NATS JetStream source and sink against a real `nats-server -js`: word counts,
+//! errors, acknowledgements after checkpoints, and the sink's deduplication on replay.
+
+use serde_json::json;
+
+use crate::jobs::{all_records, assert_ok, run_job, stderr, sum_by_key};
+use crate::nats_server::{raw_publish, NatsServer};
+
+/// `n` messages `id-<i>` on subjects `events.w<i % words>`, from index `from`.
+pub fn produce(server: &NatsServer, range: std::ops::Range<usize>, words: usize) {
+    let messages: Vec<(String, String)> = range
+        .map(|i| (format!("events.w{}", i % words), format!("id-{i}")))
+        .collect();
+    for chunk in messages.chunks(2000) {
+        raw_publish(server.port, chunk);
+    }
+}
+
+/// `[sources.in]` reading stream `EVENTS` keyed by subject.
+pub fn source(server: &NatsServer, extra: &str) -> String {
+    format!(
+        r#"[sources.in]
+kind = "nats"
+url = "{}"
+stream = "EVENTS"
+key = true
+{extra}"#,
+        server.url()
+    )
+}
+
+fn word_count_job(source: &str) -> String {
+    format!(
+        r#"
+[job]
+name = "natswc"
+batch_interval = "200ms"
+
+{source}
+
+[streams.counts]
+from = "in"
+op = "reduce_by_key"
+fn = "count"
+
+[sinks.counts]
+from = "counts"
+kind = "files"
+path = "out"
+"#
+    )
+}
+
+/// The stream sequence consumer `consumer` is acknowledged through, when nothing it
+/// delivered waits for an acknowledgement.
+pub fn ack_floor(server: &NatsServer, consumer: &str) -> u64 {
+    let info = server.api(&format!("CONSUMER.INFO.EVENTS.{consumer}"), json!({}));
+    assert_eq!(info["num_ack_pending"], json!(0), "{info}");
+    sluice::brokers::nats_ack_floor(&info)
+}
+
+#[test]
+fn a_word_count_reads_every_message_and_acknowledges_them() {
+    let server = NatsServer::start();
+    server.create_stream("EVENTS", &["events.>"]);
+    produce(&server, 0..3000, 30);
+    assert_eq!(server.messages("EVENTS"), 3000);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_job(
+        dir.path(),
+        &word_count_job(&source(&server, "max_batch = 700")),
+        8,
+    );
+    assert_ok(&out);
+    let counts = sum_by_key(
+        all_records(&dir.path().join("out"))
+            .iter()
+            .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_i64().unwrap())),
+    );
+    assert_eq!(counts.len(), 30, "{}", stderr(&out));
+    assert!(counts.values().all(|&c| c == 100), "{counts:?}");
+    assert!(counts.contains_key("events.w7"));
+    // Without checkpoints each batch is acknowledged once it completed.
+    assert_eq!(ack_floor(&server, "sluice-in"), 3000);
+    // A second run resumes after the acknowledged messages: it reads only new ones.
+    produce(&server, 3000..3030, 30);
+    let dir2 = tempfile::tempdir().unwrap();
+    let out = run_job(dir2.path(), &word_count_job(&source(&server, "")), 3);
+    assert_ok(&out);
+    let n: i64 = all_records(&dir2.path().join("out"))
+        .iter()
+        .map(|r| r[1].as_i64().unwrap())
+        .sum();
+    assert_eq!(n, 30, "{}", stderr(&out));
+}
+
+#[test]
+fn a_missing_stream_is_an_error_naming_it_and_the_server() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_job(dir.path(), &word_count_job(&source(&server, "")), 3);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let expected = format!(
+        "source `in`: NATS JetStream stream `EVENTS` does not exist on 127.0.0.1:{} (create it, or check the name)",
+        server.port
+    );
+    assert!(err.contains(&expected), "{err}");
+}

@@ -1,0 +1,277 @@
+//! NATS exactly-once under failures: a job killed (SIGKILL) at seeded times and restarted
+//! on its checkpoint counts every message once; a job rides out a nats-server restart;
+//! the sink's `Nats-Msg-Id`s make a replayed batch land once.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::jobs::{all_records, assert_ok, run_job, stderr, sum_by_key};
+use crate::nats::{ack_floor, produce, source};
+use crate::nats_server::NatsServer;
+
+const RECORDS: usize = 6000;
+const WORDS: usize = 50;
+
+/// Word count per batch, a running count per word (keyed state) and a record count, with a
+/// checkpoint every 2 batches.
+fn job(source: &str) -> String {
+    format!(
+        r#"
+[job]
+name = "natscrash"
+batch_interval = "200ms"
+
+[checkpoint]
+dir = "ckpt"
+every_batches = 2
+
+{source}
+
+[streams.counts]
+from = "in"
+op = "reduce_by_key"
+fn = "count"
+
+[streams.n]
+from = "in"
+op = "count"
+
+[streams.totals]
+from = "in"
+op = "update_state_by_key"
+fn = "count"
+
+[sinks.totals]
+from = "totals"
+kind = "files"
+path = "out/totals"
+
+[sinks.counts]
+from = "counts"
+kind = "files"
+path = "out/counts"
+
+[sinks.n]
+from = "n"
+kind = "files"
+path = "out/n"
+"#
+    )
+}
+
+/// Kill delays in milliseconds from a fixed seed (a linear congruential sequence), so a
+/// failure can be reproduced.
+fn kill_delays(seed: u64, n: usize) -> Vec<u64> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            700 + (x >> 33) % 1100
+        })
+        .collect()
+}
+
+fn spawn_job(dir: &Path, batches: u64) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(dir.join("job.toml"))
+        .args(["--batches", &batches.to_string(), "--quiet"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn last_batch_file(dir: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.trim_start_matches("batch-")
+                .trim_end_matches(".jsonl")
+                .parse::<i64>()
+                .unwrap()
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_nats_job_killed_at_seeded_times_counts_every_message_once() {
+    let server = NatsServer::start();
+    server.create_stream("EVENTS", &["events.>"]);
+    produce(&server, 0..RECORDS, WORDS);
+    let dir = tempfile::tempdir().unwrap();
+    let job = job(&source(&server, "max_rate = 1500\nack_wait = \"2s\""));
+    std::fs::write(dir.path().join("job.toml"), &job).unwrap();
+    let seed = 20261126;
+    let delays = kill_delays(seed, 4);
+    for (round, ms) in delays.iter().enumerate() {
+        let mut child = spawn_job(dir.path(), 40);
+        std::thread::sleep(Duration::from_millis(*ms));
+        let finished = child.try_wait().unwrap();
+        assert!(
+            finished.is_none(),
+            "seed {seed} round {round}: the job ended before it was killed: {finished:?}"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let out = run_job(dir.path(), &job, 40);
+    assert_ok(&out);
+    let why = format!("seed {seed}, kills after {delays:?} ms\n{}", stderr(&out));
+    let n: i64 = all_records(&dir.path().join("out/n"))
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(n, RECORDS as i64, "records counted; {why}");
+    let counts = sum_by_key(
+        all_records(&dir.path().join("out/counts"))
+            .iter()
+            .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_i64().unwrap())),
+    );
+    let each = (RECORDS / WORDS) as i64;
+    assert_eq!(counts.len(), WORDS, "{why}");
+    assert!(counts.values().all(|&c| c == each), "{counts:?}; {why}");
+    // The keyed state, restored from checkpoints, holds every message once.
+    let last = last_batch_file(&dir.path().join("out/totals"));
+    let totals: Vec<Value> = std::fs::read_to_string(&last)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(totals.len(), WORDS, "{why}");
+    assert!(
+        totals.iter().all(|t| t[1].as_i64() == Some(each)),
+        "{totals:?}; {why}"
+    );
+    // The final run's last checkpoint acknowledged every message.
+    assert_eq!(ack_floor(&server, "sluice-in"), RECORDS as u64, "{why}");
+}
+
+#[test]
+fn a_nats_job_waits_while_the_server_restarts_and_resumes() {
+    let mut server = NatsServer::start();
+    server.create_stream("EVENTS", &["events.>"]);
+    produce(&server, 0..1000, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let job = format!(
+        r#"
+[job]
+name = "natsoutage"
+batch_interval = "200ms"
+[checkpoint]
+dir = "ckpt"
+every_batches = 3
+{}
+[streams.n]
+from = "in"
+op = "count"
+[sinks.n]
+from = "n"
+kind = "files"
+path = "out"
+"#,
+        source(&server, "timeout = \"500ms\"\nmax_rate = 2000")
+    );
+    std::fs::write(dir.path().join("job.toml"), job).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(dir.path().join("job.toml"))
+        .args(["--batches", "30"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    server.kill();
+    std::thread::sleep(Duration::from_millis(1200));
+    server.restart();
+    produce(&server, 1000..2000, 10);
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(err.contains("NATS is unreachable"), "{err}");
+    assert!(
+        err.contains("NATS is reachable again; resuming after stream sequence"),
+        "{err}"
+    );
+    let n: i64 = all_records(&dir.path().join("out"))
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(n, 2000, "{err}");
+    assert_eq!(server.messages("EVENTS"), 2000);
+}
+
+/// A generator job publishing every record to NATS, killed after its first checkpoint and
+/// restarted: the batches after the checkpoint are published again with the same
+/// `Nats-Msg-Id`s, and the stream keeps one copy of each.
+#[test]
+fn the_nats_sink_lands_each_record_once_across_a_crash() {
+    let server = NatsServer::start();
+    server.create_stream("OUT", &["out.>"]);
+    let dir = tempfile::tempdir().unwrap();
+    let job = format!(
+        r#"
+[job]
+name = "natssink"
+batch_interval = "200ms"
+[checkpoint]
+dir = "ckpt"
+every_batches = 4
+[sources.in]
+kind = "generator"
+rate = 250
+words_per_line = 2
+vocabulary = 10
+seed = 7
+partitions = 2
+[sinks.out]
+from = "in"
+kind = "nats"
+url = "{}"
+subject = "out.lines"
+"#,
+        server.url()
+    );
+    std::fs::write(dir.path().join("job.toml"), &job).unwrap();
+    let mut child = spawn_job(dir.path(), 20);
+    // Kill two batches after the first checkpoint, so that those two are published again.
+    crate::harness::wait_until("the first checkpoint", Duration::from_secs(30), || {
+        std::fs::read_dir(dir.path().join("ckpt")).is_ok_and(|d| {
+            d.filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().starts_with("checkpoint-"))
+        })
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = server.messages("OUT");
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(dir.path().join("job.toml"))
+        .args(["--batches", "20"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let err = stderr(&out);
+    // 250 records/s × 200 ms = 50 records per batch, 20 batches.
+    assert_eq!(
+        server.messages("OUT"),
+        20 * 50,
+        "{before} before the restart\n{err}"
+    );
+    assert!(
+        err.contains("were already in the stream"),
+        "{before} before the restart\n{err}"
+    );
+}
