@@ -12,8 +12,9 @@ use std::hash::BuildHasherDefault;
 use rayon::prelude::*;
 
 use super::builtin::{Builtin, Num};
+use super::key_table::KeyTable;
 use super::{OpContext, OpError};
-use crate::record::{canonical_key, split_pair, Batch};
+use crate::record::{canonical_key, short_str_int_pair, split_pair, Batch};
 
 /// A fast hash map for in-memory grouping by encoded keys (not for partitioning: see
 /// [`key_partition`]).
@@ -205,37 +206,19 @@ pub fn group_batch<'a>(
 /// `(canonical key, encoded value)` per key of one partition, keys in first-appearance order.
 pub type Combined = Vec<(Vec<u8>, Vec<u8>)>;
 
-struct Acc<'a> {
-    index: FastMap<Cow<'a, [u8]>, usize>,
-    entries: Vec<(Cow<'a, [u8]>, Num)>,
-}
+/// Partial sums of one input partition for one output partition.
+type Partials<'a> = Vec<(Cow<'a, [u8]>, Num)>;
 
-impl<'a> Acc<'a> {
-    fn new() -> Self {
-        Acc {
-            index: FastMap::default(),
-            entries: Vec::new(),
-        }
-    }
-
-    fn add(&mut self, key: Cow<'a, [u8]>, n: Num) -> Result<(), String> {
-        match self.index.get(key.as_ref()) {
-            Some(&i) => {
-                let e = &mut self.entries[i].1;
-                *e = e.checked_add(n)?;
-            }
-            None => {
-                self.index.insert(key.clone(), self.entries.len());
-                self.entries.push((key, n));
-            }
-        }
-        Ok(())
-    }
+fn add_num(acc: &mut Num, n: Num) -> Result<(), String> {
+    *acc = acc.checked_add(n)?;
+    Ok(())
 }
 
 /// Map-side combine with a built-in `sum` or `count` (`None` for other built-ins): each
-/// input partition sums its values per key in parallel, then the partial sums meet in
-/// their key's partition. Values that are not numbers go to the error policy.
+/// input partition sums its values per key in parallel (one [`KeyTable`], `[word, 1]`
+/// pairs read on a fast path), its keys are then hashed once each to find their output
+/// partition, and the partial sums meet there. Values that are not numbers go to the
+/// error policy.
 ///
 /// # Errors
 /// [`OpError::Record`] under the `fail` policy.
@@ -250,12 +233,21 @@ pub fn combine_batch(
         return Ok(None);
     }
     let n = n.max(1);
-    let partials: Vec<Vec<Acc<'_>>> = batch
+    let partials: Vec<Vec<Partials<'_>>> = batch
         .partitions
         .par_iter()
         .map(|p| {
-            let mut out: Vec<Acc<'_>> = (0..n).map(|_| Acc::new()).collect();
+            let mut acc: KeyTable<'_, Num> = KeyTable::new();
             for rec in p.iter() {
+                if how == KeyOf::Pair {
+                    if let Some((k, v)) = short_str_int_pair(rec) {
+                        let num = Num::Int(if builtin == Builtin::Count { 1 } else { v });
+                        if let Err(reason) = acc.upsert(Cow::Borrowed(k), num, add_num) {
+                            cx.reject(rec, format!("built-in `{}`: {reason}", builtin.name()))?;
+                        }
+                        continue;
+                    }
+                }
                 let (k, v) = match key_value(rec, how) {
                     Ok(kv) => kv,
                     Err(reason) => {
@@ -267,40 +259,37 @@ pub fn combine_batch(
                     Builtin::Count => Ok(Num::Int(1)),
                     _ => Num::read(v),
                 };
-                let i = if n == 1 { 0 } else { key_partition(&k, n) };
-                if let Err(reason) = num.and_then(|num| out[i].add(k, num)) {
+                if let Err(reason) = num.and_then(|num| acc.upsert(k, num, add_num)) {
                     cx.reject(rec, format!("built-in `{}`: {reason}", builtin.name()))?;
                 }
+            }
+            let mut out: Vec<Partials<'_>> = (0..n).map(|_| Vec::new()).collect();
+            for (k, num) in acc.into_entries() {
+                let i = if n == 1 { 0 } else { key_partition(&k, n) };
+                out[i].push((k, num));
             }
             Ok(out)
         })
         .collect::<Result<_, OpError>>()?;
-    let mut per_out: Vec<Vec<Acc<'_>>> =
+    let mut per_out: Vec<Vec<Partials<'_>>> =
         (0..n).map(|_| Vec::with_capacity(partials.len())).collect();
-    for accs in partials {
-        for (i, acc) in accs.into_iter().enumerate() {
-            per_out[i].push(acc);
+    for parts in partials {
+        for (i, part) in parts.into_iter().enumerate() {
+            per_out[i].push(part);
         }
     }
     let merged = per_out
         .into_par_iter()
-        .map(|accs| {
-            let mut total = Acc::new();
-            let mut iter = accs.into_iter();
-            if let Some(first) = iter.next() {
-                total = first;
-            }
-            for acc in iter {
-                for (k, num) in acc.entries {
-                    if let Err(reason) = total.add(k, num) {
-                        let msg = format!("built-in `{}`: {reason}", builtin.name());
-                        cx.reject(&[], msg)?;
-                    }
+        .map(|parts| {
+            let mut total: KeyTable<'_, Num> = KeyTable::new();
+            for (k, num) in parts.into_iter().flatten() {
+                if let Err(reason) = total.upsert(k, num, add_num) {
+                    let msg = format!("built-in `{}`: {reason}", builtin.name());
+                    cx.reject(&[], msg)?;
                 }
             }
             Ok(total
-                .entries
-                .into_iter()
+                .into_entries()
                 .map(|(k, num)| (k.into_owned(), num.encode()))
                 .collect())
         })

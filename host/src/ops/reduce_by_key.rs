@@ -11,11 +11,12 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use sluice_abi::{msgpack, Shape};
 
+use super::key_table::KeyTable;
 use super::keyed::FastMap;
 use super::narrow::NarrowChain;
 use super::shuffle::{gather, output_partitions, pair_key, partition_of, scatter};
 use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
-use crate::record::{split_pair, write_pair, Batch, Partition};
+use crate::record::{short_str_int_pair, split_pair, write_pair, Batch, Partition};
 
 /// A built-in reducer over numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,20 +177,6 @@ impl Operator for ReduceByKey {
     }
 }
 
-/// The key and value of a `[fixstr, positive fixint]` pair (what word counts produce),
-/// without the general parse: a fixstr key is always canonical, so this agrees with
-/// [`pair_key`] and [`Num::read`] on such records. `None` for any other shape.
-#[inline]
-fn short_str_int_pair(r: &[u8]) -> Option<(&[u8], i64)> {
-    match *r {
-        [0x92, m @ 0xa0..=0xbf, ..] if r.len() == usize::from(m & 0x1f) + 3 => {
-            let v = r[r.len() - 1];
-            (v <= 0x7f).then(|| (&r[1..r.len() - 1], i64::from(v)))
-        }
-        _ => None,
-    }
-}
-
 /// Map side: one `[key, acc]` per key and input partition; reduce side: merged per key.
 fn reduce_builtin(
     batch: &Batch,
@@ -201,18 +188,15 @@ fn reduce_builtin(
     let inputs: Vec<&Partition> = batch.partitions.iter().collect();
     let scattered = scatter(&inputs, n, |i, p, buckets| {
         let p = prepared(pre, i, p, cx)?;
-        let mut index: FastMap<Cow<'_, [u8]>, usize> = FastMap::default();
-        let mut accs: Vec<(Cow<'_, [u8]>, Num)> = Vec::new();
+        let mut accs: KeyTable<'_, Num> = KeyTable::new();
+        let combine = |acc: &mut Num, v: Num| {
+            *acc = acc.combine(v, how).map_err(|e| cx.error(e))?;
+            Ok::<(), OpError>(())
+        };
         for r in p.iter() {
             if let Some((k, v)) = short_str_int_pair(r) {
                 let value = Num::Int(if how == BuiltinReducer::Count { 1 } else { v });
-                if let Some(&i) = index.get(k) {
-                    let acc = &mut accs[i].1;
-                    *acc = acc.combine(value, how).map_err(|e| cx.error(e))?;
-                } else {
-                    index.insert(Cow::Borrowed(k), accs.len());
-                    accs.push((Cow::Borrowed(k), value));
-                }
+                accs.upsert(Cow::Borrowed(k), value, combine)?;
                 continue;
             }
             let Some((key, v)) = pair_key(r, cx)? else {
@@ -228,18 +212,12 @@ fn reduce_builtin(
                     }
                 },
             };
-            if let Some(&i) = index.get(key.as_ref()) {
-                let acc = &mut accs[i].1;
-                *acc = acc.combine(value, how).map_err(|e| cx.error(e))?;
-            } else {
-                index.insert(key.clone(), accs.len());
-                accs.push((key, value));
-            }
+            accs.upsert(key, value, combine)?;
         }
-        for (key, acc) in accs {
-            buckets[partition_of(&key, n)].push_with(|b| {
+        for (key, acc) in accs.iter() {
+            buckets[partition_of(key, n)].push_with(|b| {
                 b.push(0x92);
-                b.extend_from_slice(&key);
+                b.extend_from_slice(key);
                 acc.write(b);
             });
         }
@@ -253,8 +231,7 @@ fn reduce_builtin(
     gather(scattered, n)
         .into_par_iter()
         .map(|parts| {
-            let mut index: FastMap<&[u8], usize> = FastMap::default();
-            let mut accs: Vec<(&[u8], Num)> = Vec::new();
+            let mut accs: KeyTable<'_, Num> = KeyTable::new();
             for r in parts.iter().flat_map(Partition::iter) {
                 let (k, v) = match short_str_int_pair(r) {
                     Some((k, v)) => (k, Num::Int(v)),
@@ -263,16 +240,13 @@ fn reduce_builtin(
                         (k, Num::read(v).map_err(|e| cx.error(e))?)
                     }
                 };
-                if let Some(&i) = index.get(k) {
-                    let acc = &mut accs[i].1;
+                accs.upsert(Cow::Borrowed(k), v, |acc, v| {
                     *acc = acc.combine(v, merge).map_err(|e| cx.error(e))?;
-                } else {
-                    index.insert(k, accs.len());
-                    accs.push((k, v));
-                }
+                    Ok::<(), OpError>(())
+                })?;
             }
             let mut out = Partition::with_capacity(accs.len(), accs.len() * 16);
-            for (k, acc) in accs {
+            for (k, acc) in accs.iter() {
                 out.push_with(|b| {
                     b.push(0x92);
                     b.extend_from_slice(k);

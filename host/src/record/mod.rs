@@ -10,5 +10,5 @@ mod pair;
 mod partition;
 
 pub use json::{json_to_msgpack, msgpack_to_json, JsonError};
-pub use pair::{canonical_key, split_pair, write_pair, PairError};
+pub use pair::{canonical_key, short_str_int_pair, split_pair, write_pair, PairError};
 pub use partition::{Batch, Partition};

@@ -139,6 +139,21 @@ fn canonicalize(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(
     Ok(())
 }
 
+/// The key and value of a `[fixstr, positive fixint]` pair (what word counts produce),
+/// without the general parse: a fixstr key is always canonical, so this agrees with
+/// [`split_pair`], [`canonical_key`] and decoding the number on such records. `None` for
+/// any other shape.
+#[inline]
+pub fn short_str_int_pair(r: &[u8]) -> Option<(&[u8], i64)> {
+    match *r {
+        [0x92, m @ 0xa0..=0xbf, ..] if r.len() == usize::from(m & 0x1f) + 3 => {
+            let v = r[r.len() - 1];
+            (v <= 0x7f).then(|| (&r[1..r.len() - 1], i64::from(v)))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

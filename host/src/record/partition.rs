@@ -33,17 +33,44 @@ impl Partition {
     /// # Errors
     /// A [`DecodeError`] if `bytes` does not hold exactly `count` well-formed values.
     pub fn from_encoded(count: u32, bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (p, used) = Self::from_encoded_prefix(count, bytes)?;
+        msgpack::Reader::new(&bytes[used..])
+            .finish()
+            .map_err(|e| DecodeError {
+                offset: e.offset + used,
+                ..e
+            })?;
+        Ok(p)
+    }
+
+    /// Builds a partition from the first `count` encoded values of `bytes`, checking
+    /// each, in one scan; returns it and the number of bytes it took (what follows is the
+    /// caller's, e.g. the rest of a plugin's output document).
+    ///
+    /// # Errors
+    /// A [`DecodeError`] (offsets into `bytes`) if a value is malformed or missing.
+    pub fn from_encoded_prefix(count: u32, bytes: &[u8]) -> Result<(Self, usize), DecodeError> {
         let mut ends = Vec::with_capacity(count as usize);
-        let mut r = msgpack::Reader::new(bytes);
+        let mut pos = 0usize;
         for _ in 0..count {
-            r.skip_value()?;
-            ends.push(r.position() as u32);
+            pos += match small_pair_len(&bytes[pos..]) {
+                Some(n) => n,
+                None => {
+                    let mut r = msgpack::Reader::new(&bytes[pos..]);
+                    r.skip_value().map_err(|e| DecodeError {
+                        offset: e.offset + pos,
+                        ..e
+                    })?;
+                    r.position()
+                }
+            };
+            ends.push(pos as u32);
         }
-        r.finish()?;
-        Ok(Partition {
-            buf: bytes.to_vec(),
+        let p = Partition {
+            buf: bytes[..pos].to_vec(),
             ends,
-        })
+        };
+        Ok((p, pos))
     }
 
     /// Appends one encoded record. The caller guarantees `record` is one MessagePack value.
@@ -95,6 +122,21 @@ impl Partition {
             start = end as usize;
             s
         })
+    }
+}
+
+/// The length of a `[fixstr, fixint]` pair at the start of `b` (what word counts emit), so
+/// that framing skips the general value scanner for it; `None` for anything else (which
+/// [`msgpack::Reader::skip_value`] then frames, with the same result for this shape).
+#[inline]
+fn small_pair_len(b: &[u8]) -> Option<usize> {
+    match *b {
+        [0x92, m @ 0xa0..=0xbf, ..] => {
+            let n = usize::from(m & 0x1f) + 3;
+            let v = *b.get(n - 1)?;
+            (v <= 0x7f || v >= 0xe0).then_some(n)
+        }
+        _ => None,
     }
 }
 
@@ -159,5 +201,26 @@ mod tests {
     fn from_encoded_checks_count() {
         assert!(Partition::from_encoded(2, &[0x01]).is_err());
         assert!(Partition::from_encoded(1, &[0x01, 0x02]).is_err());
+    }
+
+    #[test]
+    fn small_pairs_frame_like_the_general_scanner() {
+        // [fixstr, fixint] pairs take the fast path; truncated or other shapes do not.
+        let recs: &[&[u8]] = &[
+            &[0x92, 0xa2, b'h', b'i', 0x05],
+            &[0x92, 0xa0, 0xff],
+            &[0x92, 0xa1, b'a', 0xcc, 0x80],
+            &[0x92, 0x01, 0x02],
+            &[0x91, 0xa1, b'x'],
+        ];
+        let bytes: Vec<u8> = recs.concat();
+        let p = Partition::from_encoded(recs.len() as u32, &bytes).unwrap();
+        assert_eq!(p.iter().collect::<Vec<_>>(), recs);
+        assert_eq!(small_pair_len(recs[0]), Some(5));
+        assert_eq!(small_pair_len(recs[2]), None);
+        assert_eq!(small_pair_len(&[0x92, 0xa2, b'h', b'i']), None);
+        assert!(Partition::from_encoded(1, &[0x92, 0xa2, b'h', b'i']).is_err());
+        let (q, used) = Partition::from_encoded_prefix(1, &[0x92, 0xa0, 0x01, 0x90]).unwrap();
+        assert_eq!((q.len(), used), (1, 3));
     }
 }

@@ -94,11 +94,50 @@ pub(crate) fn exchange(
 }
 
 /// Parses and checks an output document against the shape and the input count.
+///
+/// The items are checked and framed into the [`Partition`] in one scan; the rest of the
+/// document (the errors and any elements a later minor version appends) is read by the
+/// ABI crate's parser, so both agree on what a valid document is.
 fn read_output(buf: &[u8], shape: Shape, count: u32) -> Result<CallOutput, Failure> {
-    let view = doc::read_output(buf).map_err(|e| {
+    let bad = |e: msgpack::DecodeError| {
         Failure::BadOutput(format!(
             "output is not a valid [items, errors] document: {e}"
         ))
+    };
+    let mut r = msgpack::Reader::new(buf);
+    let elements = r.array_len().map_err(bad)?;
+    let n_items = if elements >= 2 {
+        r.array_len().map_err(bad)?
+    } else {
+        0
+    };
+    let start = r.position();
+    let (items, used) = if elements >= 2 {
+        Partition::from_encoded_prefix(n_items, &buf[start..]).map_err(|e| {
+            bad(msgpack::DecodeError {
+                offset: e.offset + start,
+                ..e
+            })
+        })?
+    } else {
+        (Partition::new(), 0)
+    };
+    // The document without its items: `[[], errors, ...]`, re-read by the ABI parser (a
+    // few bytes: usually just the empty errors array).
+    let mut rest = Vec::with_capacity(8 + buf.len() - start - used);
+    msgpack::write_array_len(&mut rest, elements);
+    let header = rest.len() + 1;
+    rest.push(0x90);
+    rest.extend_from_slice(&buf[start + used..]);
+    let view = doc::read_output(if elements >= 2 { &rest } else { buf }).map_err(|e| {
+        bad(msgpack::DecodeError {
+            offset: if elements >= 2 {
+                (e.offset + start + used).saturating_sub(header)
+            } else {
+                e.offset
+            },
+            ..e
+        })
     })?;
     if let Some(message) = view.call_error() {
         return Err(Failure::Guest(message.to_owned()));
@@ -109,15 +148,12 @@ fn read_output(buf: &[u8], shape: Shape, count: u32) -> Result<CallOutput, Failu
             e.index.unwrap_or_default()
         )));
     }
-    if shape.one_output_per_input() && view.items.count != count {
+    if shape.one_output_per_input() && n_items != count {
         return Err(Failure::BadOutput(format!(
-            "returned {} items for {count} inputs; a {} function returns exactly one per input",
-            view.items.count,
+            "returned {n_items} items for {count} inputs; a {} function returns exactly one per input",
             shape.name()
         )));
     }
-    let items = Partition::from_encoded(view.items.count, view.items.bytes)
-        .map_err(|e| Failure::BadOutput(format!("output items: {e}")))?;
     Ok(CallOutput {
         items,
         errors: view.errors,
@@ -158,6 +194,49 @@ mod tests {
         assert!(matches!(
             read_output(b"\x92\x90", Shape::Transform, 0),
             Err(Failure::BadOutput(_))
+        ));
+    }
+
+    #[test]
+    fn one_scan_agrees_with_the_abi_parser() {
+        let mut items = Vec::new();
+        for w in ["a", "bc", ""] {
+            items.extend_from_slice(&[0x92]);
+            msgpack::write_str(&mut items, w);
+            msgpack::write_int(&mut items, 300);
+        }
+        let errors = [sluice_abi::RecordError {
+            index: Some(1),
+            message: "x".into(),
+        }];
+        let mut out = Vec::new();
+        doc::write_output(&mut out, 3, &items, &errors);
+        let got = read_output(&out, Shape::Transform, 3).unwrap();
+        assert_eq!(got.items.len(), 3);
+        assert_eq!(got.items.bytes(), &items[..]);
+        assert_eq!(got.errors, errors);
+        // An appended element is ignored; a truncated item, a lying count, trailing bytes
+        // and a whole-call error are refused.
+        let mut longer = out.clone();
+        longer[0] = 0x93;
+        longer.push(0xc0);
+        assert!(read_output(&longer, Shape::Transform, 3).is_ok());
+        assert!(read_output(&out[..out.len() - 3], Shape::Transform, 3).is_err());
+        let mut lying = out.clone();
+        lying[1] = 0x94;
+        assert!(read_output(&lying, Shape::Transform, 3).is_err());
+        let mut trailing = out.clone();
+        trailing.push(0x01);
+        assert!(read_output(&trailing, Shape::Transform, 3).is_err());
+        let mut whole = Vec::new();
+        let call_error = [sluice_abi::RecordError {
+            index: None,
+            message: "boom".into(),
+        }];
+        doc::write_output(&mut whole, 0, &[], &call_error);
+        assert!(matches!(
+            read_output(&whole, Shape::Transform, 3),
+            Err(Failure::Guest(m)) if m == "boom"
         ));
     }
 }
