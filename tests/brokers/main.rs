@@ -12,3 +12,4 @@ mod nats_server;
 mod recovery;
 mod redis_client;
 mod replay;
+mod sinks;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use sluice::brokers::{
-    RedisEntry, RedisStart, RedisStreamReader, RedisStreamReaderConfig, RedisStreamWriter,
+    Appended, RedisEntry, RedisStart, RedisStreamReader, RedisStreamReaderConfig, RedisStreamWriter,
 };
 
 use crate::harness::RedisServer;
@@ -209,4 +209,49 @@ fn a_replayed_batch_reads_exactly_up_to_its_recorded_end() {
         err.contains("cannot replay stream `s` up to entry 99999999999999-0"),
         "{err}"
     );
+}
+
+#[test]
+fn batch_ids_skip_what_a_batch_wrote_before() {
+    let server = RedisServer::start();
+    let mut w = RedisStreamWriter::open(
+        &server.url(),
+        "s",
+        None,
+        Duration::from_secs(2),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let values: Vec<Vec<u8>> = (0..4).map(|i| format!("id-{i}").into_bytes()).collect();
+    let entries: Vec<Vec<(&[u8], &[u8])>> = values
+        .iter()
+        .map(|v| vec![(&b"value"[..], v.as_slice())])
+        .collect();
+    let done = |written, skipped| Appended { written, skipped };
+    assert_eq!(w.append_batch(1000, &entries[..3]).unwrap(), done(3, 0));
+    assert_eq!(
+        w.append_batch(1000, &entries[..3]).unwrap(),
+        done(0, 3),
+        "replayed"
+    );
+    // A batch cut short by a crash: the rest is written on replay.
+    assert_eq!(w.append_batch(1200, &entries[..2]).unwrap(), done(2, 0));
+    assert_eq!(w.append_batch(1200, &entries).unwrap(), done(2, 2));
+    // An earlier batch replayed after later ones were written: all there already.
+    assert_eq!(w.append_batch(1000, &entries[..3]).unwrap(), done(0, 3));
+    let ids = entry_ids(&server);
+    assert_eq!(
+        ids,
+        ["1000-0", "1000-1", "1000-2", "1200-0", "1200-1", "1200-2", "1200-3"]
+    );
+    // Another client's entry ahead of the next batch: refused, naming the cause.
+    let _: String = redis::cmd("XADD")
+        .arg("s")
+        .arg("5000-0")
+        .arg("value")
+        .arg("other")
+        .query(&mut server.connection())
+        .unwrap();
+    let err = w.append_batch(1400, &entries).unwrap_err().to_string();
+    assert!(err.contains("another client writes to the stream"), "{err}");
 }

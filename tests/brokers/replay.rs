@@ -15,8 +15,9 @@ use crate::harness::{RedisServer, Tansu};
 use crate::jobs::{assert_ok, stderr};
 use crate::kafka_client::writer;
 
-const TOTAL: usize = 3000;
-const CHUNK: usize = 50;
+/// Records the producer adds, in chunks of `CHUNK` every 70 ms.
+pub const TOTAL: usize = 3000;
+pub const CHUNK: usize = 50;
 const KEYS: usize = 7;
 const KILLS: usize = 4;
 /// 15 s of 200 ms batches: the kills end well before, so the last run reads live.
@@ -64,7 +65,7 @@ path = "out"
 }
 
 /// `(key, value)` of record `i`.
-fn record(i: usize) -> (String, String) {
+pub fn record(i: usize) -> (String, String) {
     (format!("k{}", i % KEYS), format!("id-{i}"))
 }
 
@@ -101,11 +102,16 @@ fn has_checkpoint(ckpt: &Path) -> bool {
     })
 }
 
-/// Runs the job through `KILLS` seeded SIGKILLs (each after the first checkpoint, while
-/// `produce` adds records in chunks), then to the end, and checks the output.
-fn kill_at_random_and_compare(job: &str, mut produce: impl FnMut(usize) + Send + 'static) {
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
+/// Runs the job in `dir` through `KILLS` SIGKILLs at seeded random instants (the first
+/// after the first checkpoint), while `produce(chunk)` adds records in chunks, calling
+/// `at_kill(round)` after each; then joins the producer and runs the job to its end.
+/// Returns the seed and the last run's output.
+pub fn run_with_random_kills(
+    dir: &Path,
+    job: &str,
+    mut produce: impl FnMut(usize) + Send + 'static,
+    mut at_kill: impl FnMut(usize),
+) -> (u64, std::process::Output) {
     std::fs::write(dir.join("job.toml"), job).unwrap();
     let producer = thread::spawn(move || {
         for chunk in 0..TOTAL / CHUNK {
@@ -115,8 +121,6 @@ fn kill_at_random_and_compare(job: &str, mut produce: impl FnMut(usize) + Send +
     });
     let seed = seed();
     let mut rng = Lcg(seed);
-    let mut seen: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut replayed = 0;
     for round in 0..KILLS {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .arg("run")
@@ -142,6 +146,28 @@ fn kill_at_random_and_compare(job: &str, mut produce: impl FnMut(usize) + Send +
         );
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        at_kill(round);
+    }
+    producer.join().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(dir.join("job.toml"))
+        .args(["--batches", &BATCHES.to_string(), "--quiet"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    (seed, out)
+}
+
+/// Kills the job at random (see [`run_with_random_kills`]) and checks the files output.
+fn kill_at_random_and_compare(job: &str, produce: impl FnMut(usize) + Send + 'static) {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let seed = seed();
+    let mut seen: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut replayed = 0;
+    let (_, out) = run_with_random_kills(dir, job, produce, |round| {
         for (name, bytes) in outputs(&dir.join("out")) {
             if let Some(before) = seen.get(&name) {
                 replayed += 1;
@@ -153,16 +179,7 @@ fn kill_at_random_and_compare(job: &str, mut produce: impl FnMut(usize) + Send +
             }
             seen.insert(name, bytes);
         }
-    }
-    producer.join().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.join("job.toml"))
-        .args(["--batches", &BATCHES.to_string(), "--quiet"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert_ok(&out);
+    });
     let last = outputs(&dir.join("out"));
     for (name, bytes) in &seen {
         assert_eq!(

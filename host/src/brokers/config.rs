@@ -125,6 +125,17 @@ pub struct KafkaSinkConfig {
     pub properties: BTreeMap<String, String>,
 }
 
+/// How the Redis sink picks entry ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisSinkIds {
+    /// `<batch_time_ms>-<index in the batch>`: exactly-once across crashes, one writer.
+    #[default]
+    Batch,
+    /// Chosen by Redis (`*`): any number of writers, at-least-once.
+    Auto,
+}
+
 /// `[sinks.Y] kind = "redis"`: one stream entry per record.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,6 +156,11 @@ pub struct RedisSinkConfig {
     /// Payloads as JSON text (`json`), or strings as their own text (`text`).
     #[serde(default = "json")]
     pub format: RecordFormat,
+    /// Entry ids: `batch` (`<batch_time_ms>-<index>`, a replayed batch is not written
+    /// twice; the sink must be the stream's only writer) or `auto` (Redis picks them;
+    /// at-least-once). Default `batch`.
+    #[serde(default)]
+    pub ids: RedisSinkIds,
     /// Trim the stream to about this many entries (`MAXLEN ~`).
     #[serde(default)]
     pub max_len: Option<u64>,

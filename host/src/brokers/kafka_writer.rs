@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 
 use super::kafka_reader::kafka_error;
@@ -113,6 +114,30 @@ impl KafkaWriter {
         &self,
         records: impl IntoIterator<Item = (Option<&'a [u8]>, &'a [u8])>,
     ) -> Result<usize, BrokerError> {
+        self.send(records, None)
+    }
+
+    /// As [`KafkaWriter::send_all`], for the batch at `time_ms`: each record carries the
+    /// headers `sluice-batch-time` (the batch time in ms) and `sluice-index` (its index in
+    /// the batch, from 0), both as decimal text, so that consumers can drop the duplicates
+    /// a batch replayed after a crash sends.
+    ///
+    /// # Errors
+    /// As [`KafkaWriter::send_all`].
+    pub fn send_batch<'a>(
+        &self,
+        time_ms: i64,
+        records: impl IntoIterator<Item = (Option<&'a [u8]>, &'a [u8])>,
+    ) -> Result<usize, BrokerError> {
+        self.send(records, Some(time_ms))
+    }
+
+    fn send<'a>(
+        &self,
+        records: impl IntoIterator<Item = (Option<&'a [u8]>, &'a [u8])>,
+        batch: Option<i64>,
+    ) -> Result<usize, BrokerError> {
+        let batch_time = batch.map(|t| t.to_string());
         let ctx = self.producer.context();
         ctx.ok.store(0, Ordering::Release);
         ctx.failed.store(0, Ordering::Release);
@@ -125,6 +150,20 @@ impl KafkaWriter {
                 BaseRecord::to(&self.config.topic).payload(payload);
             if let Some(k) = key {
                 record = record.key(k);
+            }
+            if let Some(time) = &batch_time {
+                let index = sent.to_string();
+                record = record.headers(
+                    OwnedHeaders::new_with_capacity(2)
+                        .insert(Header {
+                            key: "sluice-batch-time",
+                            value: Some(time.as_str()),
+                        })
+                        .insert(Header {
+                            key: "sluice-index",
+                            value: Some(index.as_str()),
+                        }),
+                );
             }
             loop {
                 match self.producer.send(record) {

@@ -34,7 +34,9 @@ mod redis_reader;
 mod redis_writer;
 
 pub use codec::{encode_for_sink, FormatError, RecordFormat, SinkMessage};
-pub use config::{KafkaSinkConfig, KafkaSourceConfig, RedisSinkConfig, RedisSourceConfig};
+pub use config::{
+    KafkaSinkConfig, KafkaSourceConfig, RedisSinkConfig, RedisSinkIds, RedisSourceConfig,
+};
 pub use kafka_reader::{KafkaReader, KafkaReaderConfig, KafkaStart, PartitionRead};
 pub use kafka_writer::{KafkaWriter, KafkaWriterConfig};
 pub use nats_config::{NatsSinkConfig, NatsSourceConfig, NatsStart};
@@ -44,7 +46,7 @@ pub use nats_reader::{NatsReader, NatsReaderConfig};
 pub use nats_writer::NatsWriter;
 pub use rate::{PidRateEstimator, RateSample};
 pub use redis_reader::{RedisEntry, RedisStart, RedisStreamReader, RedisStreamReaderConfig};
-pub use redis_writer::RedisStreamWriter;
+pub use redis_writer::{Appended, RedisStreamWriter};
 
 /// Errors of broker clients. Each names the broker address and the topic or stream.
 #[derive(Debug, thiserror::Error)]

@@ -58,7 +58,11 @@ impl Backpressure {
                 processing_ms: processing.as_secs_f64() * 1e3,
                 scheduling_delay_ms: scheduling_delay.as_secs_f64() * 1e3,
             };
-            let (Some(rate), Some(handle)) = (e.compute(sample), handles.get_mut(i)) else {
+            // Unlike Spark, the baseline batch already limits the source, at the rate it
+            // was processed: until then the source reads as fast as its limits allow, and
+            // a second unlimited batch would only pile up more.
+            let rate = e.compute(sample).or_else(|| e.latest_rate());
+            let (Some(rate), Some(handle)) = (rate, handles.get_mut(i)) else {
                 continue;
             };
             match handle {

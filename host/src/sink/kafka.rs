@@ -1,7 +1,8 @@
 //! The `kafka` sink: every record of a batch to a topic; the batch completes only once
 //! every delivery is confirmed. A pair `[k, v]` is key `k`, payload `v` (JSON text);
 //! anything else is a payload without key. After a recovery a batch may be written again
-//! (at-least-once: the broker has no transactions here).
+//! (at-least-once: the broker has no transactions here); every record carries headers
+//! `sluice-batch-time` and `sluice-index` so that consumers can drop those duplicates.
 
 use super::{Sink, SinkError};
 use crate::brokers::{encode_for_sink, KafkaSinkConfig, KafkaWriter, KafkaWriterConfig};
@@ -56,7 +57,8 @@ impl Sink for KafkaSink {
             messages.push(m);
         }
         self.writer
-            .send_all(
+            .send_batch(
+                time,
                 messages
                     .iter()
                     .map(|m| (m.key.as_deref(), m.value.as_slice())),

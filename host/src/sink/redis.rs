@@ -1,11 +1,13 @@
 //! The `redis` sink: one stream entry per record (`XADD`), a batch in one pipeline; the
 //! batch completes once Redis answered every command. A pair `[k, v]` gives fields
-//! `key_field = k` and `field = v`; anything else the payload field alone.
+//! `key_field = k` and `field = v`; anything else the payload field alone. With `ids =
+//! "batch"` (the default) entry ids are `<batch_time_ms>-<index>`, so a batch replayed
+//! after a crash skips the entries it wrote before (exactly-once).
 
 use std::time::Duration;
 
 use super::{Sink, SinkError};
-use crate::brokers::{encode_for_sink, RedisSinkConfig, RedisStreamWriter};
+use crate::brokers::{encode_for_sink, RedisSinkConfig, RedisSinkIds, RedisStreamWriter};
 use crate::ops::BatchTime;
 use crate::record::Batch;
 
@@ -68,9 +70,24 @@ impl Sink for RedisSink {
                 fields
             })
             .collect();
-        self.writer
-            .append_all(&entries)
-            .map_err(|e| fail(e.to_string()))?;
+        match self.config.ids {
+            RedisSinkIds::Auto => {
+                self.writer
+                    .append_all(&entries)
+                    .map_err(|e| fail(e.to_string()))?;
+            }
+            RedisSinkIds::Batch => {
+                let done = self
+                    .writer
+                    .append_batch(time, &entries)
+                    .map_err(|e| fail(e.to_string()))?;
+                if done.skipped > 0 {
+                    tracing::info!(sink = %self.name, stream = %self.config.stream,
+                        "Batch {time} ms: {} entries were already in the stream (a replayed batch) and were not added again; {} added.",
+                        done.skipped, done.written);
+                }
+            }
+        }
         Ok(())
     }
 }
