@@ -47,6 +47,12 @@ impl PidRateEstimator {
         }
     }
 
+    /// The rate of the last batch that said something: the processing rate of the first
+    /// one (the baseline), then the last rate [`PidRateEstimator::compute`] returned.
+    pub fn latest_rate(&self) -> Option<f64> {
+        (self.latest_rate >= 0.0).then_some(self.latest_rate.max(self.min_rate))
+    }
+
     /// The new rate limit after a batch, or `None` when the batch says nothing (no
     /// records, no time spent, or the first batch, which only sets the baseline).
     pub fn compute(&mut self, s: RateSample) -> Option<f64> {
@@ -98,7 +104,13 @@ mod tests {
     #[test]
     fn first_batch_sets_the_baseline_only() {
         let mut e = PidRateEstimator::new(1000, 100.0);
+        assert_eq!(e.latest_rate(), None);
         assert_eq!(e.compute(sample(1000, 1000, 500.0, 0.0)), None);
+        assert_eq!(
+            e.latest_rate(),
+            Some(2000.0),
+            "the baseline's processing rate"
+        );
         assert_eq!(
             e.compute(sample(1000, 1000, 500.0, 0.0)),
             None,
