@@ -4,8 +4,9 @@
 //! (at-least-once: the broker has no transactions here); every record carries headers
 //! `sluice-batch-time` and `sluice-index` so that consumers can drop those duplicates.
 
+use super::broker::{batch_error, encode_batch};
 use super::{Sink, SinkError};
-use crate::brokers::{encode_for_sink, KafkaSinkConfig, KafkaWriter, KafkaWriterConfig};
+use crate::brokers::{KafkaSinkConfig, KafkaWriter, KafkaWriterConfig};
 use crate::ops::BatchTime;
 use crate::record::Batch;
 
@@ -46,16 +47,8 @@ impl KafkaSink {
 
 impl Sink for KafkaSink {
     fn write_batch(&mut self, time: BatchTime, batch: &Batch) -> Result<(), SinkError> {
-        let fail = |message: String| SinkError::Write {
-            sink: self.name.clone(),
-            message: format!("batch {time} ms: {message}"),
-        };
-        let mut messages = Vec::with_capacity(batch.len());
-        for (i, record) in batch.records().enumerate() {
-            let m = encode_for_sink(record, self.config.key_from_pair, self.config.format)
-                .map_err(|e| fail(format!("record {i}: {e}")))?;
-            messages.push(m);
-        }
+        let c = &self.config;
+        let messages = encode_batch(&self.name, time, batch, c.key_from_pair, c.format)?;
         self.writer
             .send_batch(
                 time,
@@ -63,7 +56,7 @@ impl Sink for KafkaSink {
                     .iter()
                     .map(|m| (m.key.as_deref(), m.value.as_slice())),
             )
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| batch_error(&self.name, time, e.to_string()))?;
         Ok(())
     }
 }

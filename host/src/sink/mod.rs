@@ -3,6 +3,7 @@
 //! An open set: implement [`Sink`] (Kafka and Redis sinks do), then add a config variant
 //! to `job::SinkKind` and an arm to [`build`].
 
+mod broker;
 mod dead_letter;
 mod files;
 mod kafka;

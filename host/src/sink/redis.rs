@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
+use super::broker::{batch_error, encode_batch};
 use super::{Sink, SinkError};
-use crate::brokers::{encode_for_sink, RedisSinkConfig, RedisSinkIds, RedisStreamWriter};
+use crate::brokers::{BrokerError, RedisSinkConfig, RedisSinkIds, RedisStreamWriter};
 use crate::ops::BatchTime;
 use crate::record::Batch;
 
@@ -45,16 +46,9 @@ impl RedisSink {
 
 impl Sink for RedisSink {
     fn write_batch(&mut self, time: BatchTime, batch: &Batch) -> Result<(), SinkError> {
-        let fail = |message: String| SinkError::Write {
-            sink: self.name.clone(),
-            message: format!("batch {time} ms: {message}"),
-        };
-        let mut messages = Vec::with_capacity(batch.len());
-        for (i, record) in batch.records().enumerate() {
-            let m = encode_for_sink(record, self.config.key_from_pair, self.config.format)
-                .map_err(|e| fail(format!("record {i}: {e}")))?;
-            messages.push(m);
-        }
+        let fail = |e: BrokerError| batch_error(&self.name, time, e.to_string());
+        let c = &self.config;
+        let messages = encode_batch(&self.name, time, batch, c.key_from_pair, c.format)?;
         let (field, key_field) = (
             self.config.field.as_bytes(),
             self.config.key_field.as_bytes(),
@@ -72,15 +66,10 @@ impl Sink for RedisSink {
             .collect();
         match self.config.ids {
             RedisSinkIds::Auto => {
-                self.writer
-                    .append_all(&entries)
-                    .map_err(|e| fail(e.to_string()))?;
+                self.writer.append_all(&entries).map_err(fail)?;
             }
             RedisSinkIds::Batch => {
-                let done = self
-                    .writer
-                    .append_batch(time, &entries)
-                    .map_err(|e| fail(e.to_string()))?;
+                let done = self.writer.append_batch(time, &entries).map_err(fail)?;
                 if done.skipped > 0 {
                     tracing::info!(sink = %self.name, stream = %self.config.stream,
                         "Batch {time} ms: {} entries were already in the stream (a replayed batch) and were not added again; {} added.",

@@ -5,15 +5,12 @@
 //! group gets the offsets after each checkpoint, for monitoring tools.
 
 use serde_json::{json, Map, Value};
-use sluice_abi::msgpack;
 
+use super::broker::{dead_letter, Extent, Rates};
 use super::{DirectSource, SourceBatch, SourceError};
 use crate::brokers::{KafkaReader, KafkaReaderConfig, KafkaSourceConfig};
-use crate::ops::{BatchTime, DeadLetter};
+use crate::ops::BatchTime;
 use crate::record::{Batch, Partition};
-
-/// Longest payload prefix kept in a dead letter.
-const DEAD_PREFIX: usize = 1024;
 
 /// Reads Kafka topics as a direct stream. Connects at the first batch (or seek).
 pub struct KafkaSource {
@@ -78,15 +75,13 @@ impl KafkaSource {
 
     /// Records per partition this batch may take: the rate limits times the interval.
     fn cap(&self, partitions: usize) -> u64 {
-        let secs = self.batch_ms as f64 / 1e3;
-        let configured = self.config.max_rate_per_partition.map(|r| r as f64);
-        let pressured = self.rate.map(|r| r / partitions.max(1) as f64);
-        match (configured, pressured) {
-            (None, None) => u64::MAX,
-            (a, b) => {
-                let per_second = a.unwrap_or(f64::MAX).min(b.unwrap_or(f64::MAX));
-                ((per_second * secs).ceil() as u64).max(1)
-            }
+        self.rates().cap(self.batch_ms, partitions)
+    }
+
+    fn rates(&self) -> Rates {
+        Rates {
+            per_partition: self.config.max_rate_per_partition,
+            pressured: self.rate,
         }
     }
 
@@ -109,18 +104,9 @@ fn describe(r: &KafkaReader) -> String {
         .join(", ")
 }
 
-/// How far a batch reads each partition.
-enum Extent {
-    /// At most this many records, of those already fetched (a new batch).
-    Cap(u64),
-    /// Exactly up to these offsets, in partition order, waiting up to the timeout (a
-    /// batch replayed after a crash).
-    To(Vec<i64>),
-}
-
 impl KafkaSource {
     /// Reads every partition as far as `extent` says, decoding the records.
-    fn pull(&mut self, extent: Extent) -> Result<SourceBatch, SourceError> {
+    fn pull(&mut self, extent: Extent<i64>) -> Result<SourceBatch, SourceError> {
         let name = self.name.clone();
         let (format, with_key) = (self.config.format, self.config.key);
         let timeout = self.config.timeout.to_std();
@@ -140,9 +126,11 @@ impl KafkaSource {
                 buf.clear();
                 match format.decode(key, payload, with_key, &mut buf) {
                     Ok(()) => records.push(&buf),
-                    Err(e) => {
-                        dead_letters.push(dead_letter(&name, &topic, part, offset, payload, &e.0))
-                    }
+                    Err(e) => dead_letters.push(dead_letter(
+                        &name,
+                        payload,
+                        format!("Kafka {topic}/{part} offset {offset}: {}", e.0),
+                    )),
                 }
             };
             match &extent {
@@ -255,12 +243,8 @@ impl DirectSource for KafkaSource {
     }
 
     fn rate_limit(&self) -> Option<f64> {
-        let n = self.reader.as_ref().map_or(1, |r| r.partitions().len()) as f64;
-        let configured = self.config.max_rate_per_partition.map(|r| r as f64 * n);
-        match (configured, self.rate) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let n = self.reader.as_ref().map_or(1, |r| r.partitions().len());
+        self.rates().total(n)
     }
 }
 
@@ -283,27 +267,6 @@ fn parse_position(position: &Value) -> Result<Vec<(String, i32, i64)>, String> {
             Ok((t.to_owned(), p, o))
         })
         .collect()
-}
-
-fn dead_letter(
-    source: &str,
-    topic: &str,
-    partition: i32,
-    offset: i64,
-    payload: Option<&[u8]>,
-    reason: &str,
-) -> DeadLetter {
-    let raw = payload.unwrap_or_default();
-    let mut record = Vec::new();
-    msgpack::write_str(
-        &mut record,
-        &String::from_utf8_lossy(&raw[..raw.len().min(DEAD_PREFIX)]),
-    );
-    DeadLetter {
-        stream: source.to_owned(),
-        record,
-        reason: format!("Kafka {topic}/{partition} offset {offset}: {reason}"),
-    }
 }
 
 #[cfg(test)]

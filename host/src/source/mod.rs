@@ -1,7 +1,7 @@
 //! Sources: where records come from.
 //!
 //! Two families, as in Spark Streaming:
-//! - **direct** sources ([`DirectSource`]: `queue`, `generator`, `files`, later Kafka) are
+//! - **direct** sources ([`DirectSource`]: `queue`, `generator`, `files`, `kafka`, `redis`) are
 //!   pulled at each batch time. They are replayable: [`DirectSource::position`] records
 //!   where the next batch starts, and after [`DirectSource::seek`] to a recorded position
 //!   they yield the same batches again (checkpoints build on this);
@@ -12,6 +12,7 @@
 //! Malformed input (invalid UTF-8, bad JSON, an over-long line) becomes a
 //! [`DeadLetter`] naming the source and the position, and goes to the job's error policy.
 
+mod broker;
 mod files;
 mod format;
 mod generator;

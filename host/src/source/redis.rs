@@ -5,15 +5,12 @@
 //! are acknowledged instead of read. One stream is one partition of every batch.
 
 use serde_json::{json, Map, Value};
-use sluice_abi::msgpack;
 
+use super::broker::{dead_letter, Extent, Rates};
 use super::{DirectSource, SourceBatch, SourceError};
 use crate::brokers::{RedisEntry, RedisSourceConfig, RedisStreamReader, RedisStreamReaderConfig};
-use crate::ops::{BatchTime, DeadLetter};
+use crate::ops::BatchTime;
 use crate::record::{Batch, Partition};
-
-/// Longest payload prefix kept in a dead letter.
-const DEAD_PREFIX: usize = 1024;
 
 /// Reads Redis Streams through a consumer group. Connects at the first batch (or seek).
 pub struct RedisSource {
@@ -71,30 +68,17 @@ impl RedisSource {
         Ok(self.reader.as_mut().expect("opened above"))
     }
 
-    fn cap(&self, streams: usize) -> u64 {
-        let secs = self.batch_ms as f64 / 1e3;
-        let configured = self.config.max_rate_per_stream.map(|r| r as f64);
-        let pressured = self.rate.map(|r| r / streams.max(1) as f64);
-        match (configured, pressured) {
-            (None, None) => u64::MAX,
-            (a, b) => {
-                ((a.unwrap_or(f64::MAX).min(b.unwrap_or(f64::MAX)) * secs).ceil() as u64).max(1)
-            }
+    fn rates(&self) -> Rates {
+        Rates {
+            per_partition: self.config.max_rate_per_stream,
+            pressured: self.rate,
         }
     }
 }
 
-/// How far a batch reads each stream.
-enum Extent {
-    /// At most this many entries (a new batch).
-    Cap(u64),
-    /// Exactly up to these entry ids, in stream order (a batch replayed after a crash).
-    To(Vec<String>),
-}
-
 impl RedisSource {
     /// Reads every stream as far as `extent` says, decoding the entries.
-    fn pull(&mut self, extent: Extent) -> Result<SourceBatch, SourceError> {
+    fn pull(&mut self, extent: Extent<String>) -> Result<SourceBatch, SourceError> {
         let name = self.name.clone();
         let c = self.config.clone();
         let n = self.reader()?.streams().len();
@@ -117,9 +101,11 @@ impl RedisSource {
                 };
                 match result {
                     Ok(()) => records.push(&buf),
-                    Err(reason) => {
-                        dead_letters.push(dead_letter(&name, &stream, e, &c.field, &reason))
-                    }
+                    Err(reason) => dead_letters.push(dead_letter(
+                        &name,
+                        e.field(&c.field),
+                        format!("Redis stream `{stream}` entry {}: {reason}", e.id),
+                    )),
                 }
             };
             match &extent {
@@ -169,7 +155,7 @@ impl RedisSource {
 impl DirectSource for RedisSource {
     fn next_batch(&mut self, _time: BatchTime) -> Result<SourceBatch, SourceError> {
         let n = self.reader()?.streams().len();
-        let cap = self.cap(n);
+        let cap = self.rates().cap(self.batch_ms, n);
         self.pull(Extent::Cap(cap))
     }
 
@@ -221,12 +207,7 @@ impl DirectSource for RedisSource {
     }
 
     fn rate_limit(&self) -> Option<f64> {
-        let n = self.config.streams.len() as f64;
-        let configured = self.config.max_rate_per_stream.map(|r| r as f64 * n);
-        match (configured, self.rate) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        self.rates().total(self.config.streams.len())
     }
 }
 
@@ -243,26 +224,6 @@ fn parse_position(position: &Value) -> Result<Vec<(String, String)>, String> {
             Ok((k.clone(), id.to_owned()))
         })
         .collect()
-}
-
-fn dead_letter(
-    source: &str,
-    stream: &str,
-    e: &RedisEntry,
-    field: &str,
-    reason: &str,
-) -> DeadLetter {
-    let raw = e.field(field).unwrap_or_default();
-    let mut record = Vec::new();
-    msgpack::write_str(
-        &mut record,
-        &String::from_utf8_lossy(&raw[..raw.len().min(DEAD_PREFIX)]),
-    );
-    DeadLetter {
-        stream: source.to_owned(),
-        record,
-        reason: format!("Redis stream `{stream}` entry {}: {reason}", e.id),
-    }
 }
 
 #[cfg(test)]

@@ -200,8 +200,10 @@ impl<'s> CallGuard<'s> {
         state.log.begin_call(function);
         state.wasi.begin_call(ctx);
         store.set_epoch_deadline(ticks(limits.timeout));
-        // Fuel is always metered by the engine; without a limit the tank is bottomless.
-        let _ = store.set_fuel(limits.fuel.unwrap_or(u64::MAX));
+        // Only plugins with a fuel limit run on the engine that meters fuel.
+        if let Some(fuel) = limits.fuel {
+            let _ = store.set_fuel(fuel);
+        }
         CallGuard { store }
     }
 }

@@ -1,8 +1,8 @@
 //! The sandboxed WebAssembly runtime: loading, validating and calling plugins.
 //!
-//! - one [`WasmRuntime`] per process (one wasmtime `Engine`, an epoch ticker, the on-disk
-//!   compilation cache; [`RuntimeConfig::from_env`] gives the cache directory a `sluice`
-//!   process uses);
+//! - one [`WasmRuntime`] per process (a wasmtime `Engine`, a second one with fuel
+//!   metering for plugins with a fuel limit, an epoch ticker, the on-disk compilation
+//!   cache; [`RuntimeConfig::from_env`] gives the cache directory a `sluice` process uses);
 //! - [`Plugin::load`] compiles (or loads from the cache) and validates a module once, and
 //!   links it once into an `InstancePre`;
 //! - [`Plugin::call`] runs one operator function on one partition, on the calling thread
@@ -103,7 +103,7 @@ impl Plugin {
         params: &serde_json::Value,
         limits: Limits,
     ) -> Result<Plugin, PluginError> {
-        let module = module::load(runtime, path)?;
+        let module = module::load(runtime, path, limits.fuel.is_some())?;
         let mut encoded = Vec::new();
         json_to_msgpack(params, &mut encoded);
         let plugin = Plugin {
@@ -293,7 +293,7 @@ pub struct PluginInfo {
 /// # Errors
 /// As [`Plugin::load`].
 pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, PluginError> {
-    let m = module::load(runtime, path)?;
+    let m = module::load(runtime, path, false)?;
     let stem = path.file_stem().map(|s| s.to_string_lossy());
     let name: Arc<str> = stem.as_deref().unwrap_or("plugin").into();
     PluginInstance::new(&m.pre, &name, &Limits::default(), m.has_initialize).map_err(

@@ -29,11 +29,15 @@ pub(crate) struct LoadedModule {
     pub(crate) from_cache: bool,
 }
 
-/// Reads, compiles and validates `path`.
+/// Reads, compiles (for the engine with fuel metering when `fuel`) and validates `path`.
 ///
 /// # Errors
 /// [`PluginError::Io`] or [`PluginError::Invalid`] naming the file and the problem.
-pub(crate) fn load(runtime: &WasmRuntime, path: &Path) -> Result<LoadedModule, PluginError> {
+pub(crate) fn load(
+    runtime: &WasmRuntime,
+    path: &Path,
+    fuel: bool,
+) -> Result<LoadedModule, PluginError> {
     let bytes = std::fs::read(path).map_err(|source| PluginError::Io {
         path: path.to_owned(),
         source,
@@ -45,10 +49,10 @@ pub(crate) fn load(runtime: &WasmRuntime, path: &Path) -> Result<LoadedModule, P
              the text format)",
         ));
     }
-    let (module, from_cache) = runtime.compile(path, &bytes)?;
+    let (module, from_cache) = runtime.compile(path, &bytes, fuel)?;
     let imports = check_imports(&module, path)?;
     let exports = check_exports(&module, path)?;
-    let mut linker = Linker::new(runtime.engine());
+    let mut linker = Linker::new(runtime.engine(fuel)?);
     host_log::add_to_linker(&mut linker)
         .and_then(|()| wasi::add_to_linker(&mut linker))
         .map_err(|e| PluginError::Runtime(format!("cannot define host functions: {e:#}")))?;

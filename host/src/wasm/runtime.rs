@@ -1,10 +1,15 @@
-//! [`WasmRuntime`]: the process's one wasmtime `Engine`, its epoch ticker and its on-disk
+//! [`WasmRuntime`]: the process's wasmtime engines, their epoch ticker and the on-disk
 //! compilation cache.
+//!
+//! Fuel metering is a per-engine setting in wasmtime and costs every call of every plugin
+//! (about 10–20 % of a string-heavy function), so plugins without a fuel limit run on an
+//! engine without metering, and a second engine with metering is created the first time a
+//! plugin sets `limits.fuel`.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -60,14 +65,19 @@ pub struct CacheStats {
     pub misses: usize,
 }
 
-/// One wasmtime engine per process, with its epoch ticker and compilation cache.
+/// The wasmtime engines of a process, with their epoch ticker and compilation cache.
 ///
 /// Dropping the last `Arc` (plugins hold one) stops the ticker thread.
 pub struct WasmRuntime {
+    /// Without fuel metering: plugins without a fuel limit.
     engine: Engine,
+    /// With fuel metering, created for the first plugin with a fuel limit; shared with
+    /// the ticker, which advances its epoch too once it exists.
+    fuel_engine: Arc<OnceLock<Engine>>,
     cache: Option<Cache>,
-    /// Modules compiled by this process, by the SHA-256 of their bytes.
-    modules: Mutex<HashMap<[u8; 32], Module>>,
+    /// Modules compiled by this process, by the SHA-256 of their bytes and whether they
+    /// were compiled for the metered engine.
+    modules: Mutex<HashMap<([u8; 32], bool), Module>>,
     pooling: bool,
     _ticker: EpochTicker,
 }
@@ -82,37 +92,21 @@ impl fmt::Debug for WasmRuntime {
 }
 
 impl WasmRuntime {
-    /// Creates the engine (pooling allocator when the system allows it, on-demand
-    /// otherwise), the cache and the epoch ticker.
+    /// Creates the engine without fuel metering (pooling allocator when the system allows
+    /// it, on-demand otherwise), the cache and the epoch ticker; the metered engine comes
+    /// with the first plugin that has a fuel limit.
     ///
     /// # Errors
     /// [`PluginError::Runtime`] when no engine can be created at all. A cache directory
     /// that cannot be used only disables the cache, with a warning.
     pub fn new(config: RuntimeConfig) -> Result<Arc<Self>, PluginError> {
         let cache = config.cache_dir.as_deref().and_then(open_cache);
-        let mut cfg = base_config();
-        cfg.cache(cache.clone());
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_core_instances(POOL_SLOTS)
-            .total_memories(POOL_SLOTS)
-            .total_tables(POOL_SLOTS)
-            .max_memories_per_module(1)
-            .max_tables_per_module(4)
-            .linear_memory_keep_resident(1 << 20);
-        cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let (engine, pooling) = match Engine::new(&cfg) {
-            Ok(engine) => (engine, true),
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "Pooling allocator unavailable; instances are allocated on demand.");
-                cfg.allocation_strategy(InstanceAllocationStrategy::OnDemand);
-                let engine = Engine::new(&cfg)
-                    .map_err(|e| PluginError::Runtime(format!("cannot create engine: {e:#}")))?;
-                (engine, false)
-            }
-        };
-        let ticker = EpochTicker::start(engine.clone())?;
+        let (engine, pooling) = make_engine(cache.as_ref(), false)?;
+        let fuel_engine = Arc::new(OnceLock::new());
+        let ticker = EpochTicker::start(engine.clone(), fuel_engine.clone())?;
         Ok(Arc::new(WasmRuntime {
             engine,
+            fuel_engine,
             cache,
             modules: Mutex::new(HashMap::new()),
             pooling,
@@ -120,9 +114,16 @@ impl WasmRuntime {
         }))
     }
 
-    /// The engine, shared by every plugin.
-    pub(crate) fn engine(&self) -> &Engine {
-        &self.engine
+    /// The engine for plugins with (`fuel`) or without a fuel limit.
+    pub(crate) fn engine(&self, fuel: bool) -> Result<&Engine, PluginError> {
+        if !fuel {
+            return Ok(&self.engine);
+        }
+        if let Some(e) = self.fuel_engine.get() {
+            return Ok(e);
+        }
+        let (engine, _) = make_engine(self.cache.as_ref(), true)?;
+        Ok(self.fuel_engine.get_or_init(|| engine))
     }
 
     /// The cache directory in use, if the cache is on.
@@ -147,14 +148,20 @@ impl WasmRuntime {
     ///
     /// Returns the module and whether it was compiled before (by this process or one
     /// that wrote the disk cache).
-    pub(crate) fn compile(&self, path: &Path, bytes: &[u8]) -> Result<(Module, bool), PluginError> {
-        let key: [u8; 32] = Sha256::digest(bytes).into();
+    pub(crate) fn compile(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        fuel: bool,
+    ) -> Result<(Module, bool), PluginError> {
+        let key = (Sha256::digest(bytes).into(), fuel);
+        let engine = self.engine(fuel)?;
         let mut modules = self.modules.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = modules.get(&key) {
             return Ok((m.clone(), true));
         }
         let before = self.cache_stats().map_or(0, |s| s.hits);
-        let module = Module::new(&self.engine, bytes).map_err(|e| PluginError::Invalid {
+        let module = Module::new(engine, bytes).map_err(|e| PluginError::Invalid {
             path: path.to_owned(),
             message: format!("not a valid WebAssembly module: {}", e.root_cause()),
         })?;
@@ -164,11 +171,36 @@ impl WasmRuntime {
     }
 }
 
+/// An engine (pooling allocator when the system allows it, on-demand otherwise) with or
+/// without fuel metering; says whether it pools.
+fn make_engine(cache: Option<&Cache>, fuel: bool) -> Result<(Engine, bool), PluginError> {
+    let mut cfg = base_config(fuel);
+    cfg.cache(cache.cloned());
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(POOL_SLOTS)
+        .total_memories(POOL_SLOTS)
+        .total_tables(POOL_SLOTS)
+        .max_memories_per_module(1)
+        .max_tables_per_module(4)
+        .linear_memory_keep_resident(1 << 20);
+    cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    match Engine::new(&cfg) {
+        Ok(engine) => Ok((engine, true)),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "Pooling allocator unavailable; instances are allocated on demand.");
+            cfg.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+            let engine = Engine::new(&cfg)
+                .map_err(|e| PluginError::Runtime(format!("cannot create engine: {e:#}")))?;
+            Ok((engine, false))
+        }
+    }
+}
+
 /// The engine settings every runtime uses (the pooling part is added by the caller).
-fn base_config() -> Config {
+fn base_config(fuel: bool) -> Config {
     let mut cfg = Config::new();
     cfg.epoch_interruption(true)
-        .consume_fuel(true)
+        .consume_fuel(fuel)
         .wasm_backtrace_details(WasmBacktraceDetails::Disable)
         .parallel_compilation(true);
     cfg
@@ -192,20 +224,23 @@ fn open_cache(dir: &Path) -> Option<Cache> {
     }
 }
 
-/// A thread that increments the engine's epoch every [`EPOCH_TICK`]; stops when dropped.
+/// A thread that increments the engines' epochs every [`EPOCH_TICK`]; stops when dropped.
 struct EpochTicker {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl EpochTicker {
-    fn start(engine: Engine) -> Result<Self, PluginError> {
+    fn start(engine: Engine, fuel_engine: Arc<OnceLock<Engine>>) -> Result<Self, PluginError> {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sluice-epoch".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(EPOCH_TICK) {
                     engine.increment_epoch();
+                    if let Some(e) = fuel_engine.get() {
+                        e.increment_epoch();
+                    }
                 }
             })
             .map_err(|e| PluginError::Runtime(format!("cannot start the epoch ticker: {e}")))?;
@@ -232,13 +267,23 @@ mod tests {
     #[test]
     fn ticker_advances_the_epoch_and_stops_on_drop() {
         let rt = WasmRuntime::new(RuntimeConfig::default()).unwrap();
-        let engine = rt.engine().clone();
+        // Both engines (the metered one created on demand) see the ticker.
+        for engine in [
+            rt.engine(false).unwrap().clone(),
+            rt.engine(true).unwrap().clone(),
+        ] {
+            spin_until_interrupted(&engine);
+        }
+        drop(rt); // joins the ticker thread; hangs here if it did not stop
+    }
+
+    fn spin_until_interrupted(engine: &Engine) {
         // A store sees the epoch through a deadline: one tick beyond now traps soon.
-        let mut store = wasmtime::Store::new(&engine, ());
-        store.set_fuel(u64::MAX).unwrap();
+        let mut store = wasmtime::Store::new(engine, ());
+        let _ = store.set_fuel(u64::MAX); // an error on the engine without metering
         store.set_epoch_deadline(3);
         store.epoch_deadline_trap();
-        let module = Module::new(&engine, "(module (func (export \"spin\") (loop br 0)))").unwrap();
+        let module = Module::new(engine, "(module (func (export \"spin\") (loop br 0)))").unwrap();
         let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
         let spin = instance
             .get_typed_func::<(), ()>(&mut store, "spin")
@@ -250,6 +295,5 @@ mod tests {
             Some(&wasmtime::Trap::Interrupt)
         );
         assert!(start.elapsed() < Duration::from_secs(2));
-        drop(rt); // joins the ticker thread; hangs here if it did not stop
     }
 }
