@@ -7,10 +7,13 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A copy of the binary under test, so that other builds sharing the target directory
-/// cannot swap it in the middle of a test.
+/// cannot swap it in the middle of a test; `SLUICE_BIN` names another binary to test.
 pub fn sluice() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("SLUICE_BIN") {
+            return PathBuf::from(bin);
+        }
         let dir = std::env::temp_dir().join(format!("sluice-recovery-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let to = dir.join("sluice");

@@ -48,7 +48,7 @@ fn a_full_disk_fails_the_job_and_keeps_the_previous_checkpoint() {
         }
         fillers.push(p);
     }
-    for p in fillers.drain(fillers.len() - 6..) {
+    for p in fillers.drain(fillers.len() - 9..) {
         std::fs::remove_file(p).unwrap();
     }
     let out = run_cmd(&job, BATCHES, &["--clock", "virtual"])

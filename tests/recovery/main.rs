@@ -5,4 +5,5 @@ mod common;
 mod crash;
 mod direct;
 mod disk;
+mod lock;
 mod wal;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::{outputs, run_cmd, run_ok, Rng};
+use crate::common::{outputs, run_and_kill, run_cmd, run_ok, Rng};
 use sluice::wal::{list_segments, read_segment, WalRecord};
 
 const TOTAL: u64 = 2000;
@@ -92,15 +92,24 @@ wal_fsync = "block"
     .unwrap();
     let ckpt = root.path().join("ckpt");
     let mut persisted = BTreeSet::new();
-    for _ in 0..2 {
-        let after = Duration::from_millis(rng.below(1200));
-        assert!(!kill_after_first_checkpoint(
-            run_cmd(&job, BATCHES, &[]),
-            &ckpt,
-            after
-        ));
-        persisted.extend(logged(&ckpt));
+    // The first kill comes as soon as the first batch is in the sink: before the first
+    // periodic checkpoint (batch 5), when only the start-up checkpoint 0 pins the clock.
+    // The second comes at a random instant.
+    let out = root.path().join("out");
+    let mut first = run_cmd(&job, BATCHES, &[]);
+    first.stderr(std::process::Stdio::null());
+    let mut first = first.spawn().unwrap();
+    let give_up = std::time::Instant::now() + Duration::from_secs(30);
+    while outputs(&out).values().all(String::is_empty) {
+        assert!(std::time::Instant::now() < give_up, "no output within 30 s");
+        std::thread::sleep(Duration::from_millis(1));
     }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    persisted.extend(logged(&ckpt));
+    let after = Duration::from_millis(300 + rng.below(1200));
+    assert!(!run_and_kill(run_cmd(&job, BATCHES, &[]), after));
+    persisted.extend(logged(&ckpt));
     run_ok(run_cmd(&job, BATCHES, &[]));
     let mut seen = BTreeSet::new();
     let mut total = 0;
@@ -125,40 +134,4 @@ wal_fsync = "block"
         "{total} records out of {TOTAL} sent; {} were in the log at the kills; connections {ranges:?}",
         persisted.len()
     );
-}
-
-/// Starts the job, waits until its checkpoint directory holds a checkpoint, then kills it
-/// (SIGKILL) `after` later; returns whether it had finished by itself. A crash before the
-/// job's first checkpoint is a known gap with the wall clock (docs/operations.md): the
-/// restarted job starts a new clock, so logged batches are output again at new times.
-fn kill_after_first_checkpoint(
-    mut cmd: std::process::Command,
-    ckpt: &Path,
-    after: Duration,
-) -> bool {
-    cmd.stderr(std::process::Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    let has_checkpoint = || {
-        std::fs::read_dir(ckpt).is_ok_and(|entries| {
-            entries.filter_map(|e| e.ok()).any(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                name.starts_with("checkpoint-") && name.ends_with(".meta")
-            })
-        })
-    };
-    let give_up = std::time::Instant::now() + Duration::from_secs(30);
-    while !has_checkpoint() {
-        assert!(
-            std::time::Instant::now() < give_up,
-            "no checkpoint within 30 s"
-        );
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "sluice failed before the kill: {status}");
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    std::thread::sleep(after);
-    let _ = child.kill();
-    child.wait().unwrap().success()
 }

@@ -12,6 +12,10 @@ use redis::{Client, Connection, Value};
 use super::BrokerError;
 
 mod replay;
+mod reply;
+
+pub(super) use reply::parse_id;
+use reply::{parse_entries, pending_ids, RawEntry};
 
 /// Where a consumer group starts when it does not exist yet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
@@ -364,82 +368,6 @@ impl RedisStreamReader {
     }
 }
 
-/// An entry as `XREADGROUP` returns it; `fields` is `None` for a deleted pending entry.
-struct RawEntry {
-    id: String,
-    fields: Option<Vec<(Vec<u8>, Vec<u8>)>>,
-}
-
-/// Parses `[[key, [[id, [f, v, ...] | nil], ...]]]` (RESP2) or its RESP3 map form.
-fn parse_entries(v: &Value) -> Vec<RawEntry> {
-    let streams: Vec<&Value> = match v {
-        Value::Array(s) => s
-            .iter()
-            .filter_map(|s| match s {
-                Value::Array(kv) if kv.len() == 2 => Some(&kv[1]),
-                _ => None,
-            })
-            .collect(),
-        Value::Map(m) => m.iter().map(|(_, v)| v).collect(),
-        _ => Vec::new(),
-    };
-    let mut out = Vec::new();
-    for entries in streams {
-        let Value::Array(entries) = entries else {
-            continue;
-        };
-        for e in entries {
-            let Value::Array(parts) = e else { continue };
-            let Some(id) = parts.first().and_then(text) else {
-                continue;
-            };
-            let fields = match parts.get(1) {
-                Some(Value::Array(fv)) => Some(
-                    fv.chunks(2)
-                        .filter_map(|p| Some((bytes(&p[0])?, bytes(p.get(1)?)?)))
-                        .collect(),
-                ),
-                _ => None,
-            };
-            out.push(RawEntry { id, fields });
-        }
-    }
-    out
-}
-
-/// Ids in an `XPENDING` extended reply: `[[id, consumer, idle, deliveries], ...]`.
-fn pending_ids(v: &Value) -> Vec<String> {
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|i| match i {
-                Value::Array(p) => p.first().and_then(text),
-                _ => None,
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn bytes(v: &Value) -> Option<Vec<u8>> {
-    match v {
-        Value::BulkString(b) => Some(b.clone()),
-        Value::SimpleString(s) => Some(s.clone().into_bytes()),
-        Value::Int(i) => Some(i.to_string().into_bytes()),
-        _ => None,
-    }
-}
-
-fn text(v: &Value) -> Option<String> {
-    bytes(v).and_then(|b| String::from_utf8(b).ok())
-}
-
-/// `ms-seq` (or `ms`) as a comparable pair.
-pub(super) fn parse_id(id: &str) -> Option<(u64, u64)> {
-    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
-    Some((ms.parse().ok()?, seq.parse().ok()?))
-}
-
 pub(super) fn is_connection_error(e: &redis::RedisError) -> bool {
     e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
 }
@@ -452,38 +380,5 @@ pub(super) fn redis_error(url: &str, what: &str, e: &redis::RedisError) -> Broke
         } else {
             format!("{what}: {e}")
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_compare_numerically() {
-        assert!(parse_id("10-0") > parse_id("9-5"));
-        assert!(parse_id("5-10") > parse_id("5-9"));
-        assert_eq!(parse_id("7"), Some((7, 0)));
-        assert_eq!(parse_id("x-1"), None);
-    }
-
-    #[test]
-    fn parses_entries_and_deleted_ones() {
-        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-        let reply = Value::Array(vec![Value::Array(vec![
-            b("s"),
-            Value::Array(vec![
-                Value::Array(vec![b("1-0"), Value::Array(vec![b("value"), b("x")])]),
-                Value::Array(vec![b("2-0"), Value::Nil]),
-            ]),
-        ])]);
-        let e = parse_entries(&reply);
-        assert_eq!(e.len(), 2);
-        assert_eq!(e[0].id, "1-0");
-        assert_eq!(
-            e[0].fields.as_deref(),
-            Some(&[(b"value".to_vec(), b"x".to_vec())][..])
-        );
-        assert!(e[1].fields.is_none());
     }
 }

@@ -11,6 +11,7 @@
 mod config;
 mod file;
 pub mod fingerprint;
+mod lock;
 mod meta;
 mod recovery;
 mod runtime;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 pub use config::{CheckpointConfig, CheckpointSettings, WalFsyncConfig};
 pub use file::{sync_dir, write_atomically, FORMAT_VERSION};
 pub use fingerprint::{diff, Change, Fingerprint};
+pub use lock::{DirLock, LOCK_FILE};
 pub use meta::{CheckpointMeta, ClockName, OperatorState, SourcePosition, StateRef};
 pub use recovery::{check_compatible, layout_of};
 pub use runtime::{CheckpointStats, Checkpointer, MAX_FAILURES};
@@ -54,6 +56,14 @@ pub enum CheckpointError {
     /// A saved state could not be given back to its operator.
     #[error("stream `{stream}`: cannot restore its state from the checkpoint: {message}")]
     Restore { stream: String, message: String },
+    /// Another process is using the checkpoint directory.
+    #[error(
+        "{}: the checkpoint directory is in use by {holder}; two runs of a job must not \
+         share one directory. Stop the other run, or give this one another \
+         `--checkpoint-dir`",
+        dir.display()
+    )]
+    Locked { dir: PathBuf, holder: String },
     /// Anything else, as a sentence.
     #[error("{message}")]
     Invalid { message: String },

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::config::CheckpointSettings;
 use super::fingerprint::Fingerprint;
+use super::lock::DirLock;
 use super::meta::{CheckpointMeta, ClockName, SourcePosition};
 use super::recovery::{check_compatible, restore_operators, seek_sources};
 use super::store::{CheckpointStore, Loaded, StateBlob};
@@ -68,6 +69,7 @@ pub struct Checkpointer {
     receiver_partitions: Option<usize>,
     /// What the last checkpoint cost.
     pub last_stats: Option<CheckpointStats>,
+    _lock: DirLock,
 }
 
 fn now_ms() -> i64 {
@@ -83,8 +85,8 @@ impl Checkpointer {
     /// `fingerprint` must include the state layouts of this job's operators.
     ///
     /// # Errors
-    /// [`CheckpointError`] when the directory cannot be used, no checkpoint is valid, or
-    /// the checkpoint belongs to a different job.
+    /// [`CheckpointError`] when the directory cannot be used or another process holds
+    /// it, no checkpoint is valid, or the checkpoint belongs to a different job.
     pub fn open(
         settings: CheckpointSettings,
         job: &str,
@@ -93,6 +95,7 @@ impl Checkpointer {
         allow_plugin_change: bool,
     ) -> Result<Self, CheckpointError> {
         let store = CheckpointStore::open(&settings.dir, settings.keep)?;
+        let lock = DirLock::acquire(&settings.dir)?;
         let loaded = store.load_latest()?;
         if let Some(l) = &loaded {
             for s in &l.skipped {
@@ -126,6 +129,7 @@ impl Checkpointer {
             direct: None,
             receiver_partitions: None,
             last_stats: None,
+            _lock: lock,
         })
     }
 

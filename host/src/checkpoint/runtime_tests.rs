@@ -79,6 +79,7 @@ fn deltas_follow_changed_keys_compact_and_restore() {
     );
     let expected = op.snapshot().unwrap();
 
+    drop(ck); // the job stops and releases the directory
     let mut back = new_op();
     let mut ck = open(dir.path(), back.as_ref());
     assert_eq!(ck.resumed(), Some((5, 5000, 0)));

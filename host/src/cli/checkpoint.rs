@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use sluice::checkpoint::{dir_name, CheckpointStore, SourcePosition};
+use sluice::checkpoint::{dir_name, CheckpointStore, DirLock, SourcePosition};
 use sluice::wal::{list_segments, read_segment, WriteAheadLog};
 
 /// `sluice checkpoint ...`
@@ -37,6 +37,8 @@ impl CheckpointCommand {
             CheckpointCommand::Reset { dir } => {
                 anyhow::ensure!(dir.is_dir(), "{}: no such directory", dir.display());
                 let store = CheckpointStore::open(&dir, 1)?;
+                // Never pull the state from under a running job.
+                let _lock = DirLock::acquire(&dir)?;
                 let n = store.reset()?;
                 println!(
                     "{}: removed {n} checkpoints and all state and logs",

@@ -100,3 +100,51 @@ impl Backpressure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::GeneratorSource;
+
+    fn generator() -> SourceHandle {
+        let config = toml::from_str("rate = 1000").unwrap();
+        SourceHandle::Direct(Box::new(GeneratorSource::new("g", &config, 1000)))
+    }
+
+    #[test]
+    fn the_baseline_batch_already_limits_the_source() {
+        let mut bp = Backpressure::new(true, 1, 1000);
+        let mut handles = vec![generator()];
+        let names = vec!["g".to_owned()];
+        assert_eq!(Backpressure::progress_suffix(&names, &handles), "");
+        // 250 records in 500 ms: 500 records/s.
+        let (processing, delay) = (Duration::from_millis(500), Duration::ZERO);
+        bp.after_batch(1000, &[250], processing, delay, &mut handles);
+        assert_eq!(
+            Backpressure::progress_suffix(&names, &handles),
+            ", rate limit 500 records/s"
+        );
+        let off = Backpressure::new(false, 1, 1000);
+        assert!(off.estimators.is_empty());
+    }
+
+    #[test]
+    fn several_sources_are_named() {
+        let names = vec!["a".to_owned(), "b".to_owned()];
+        let mut handles = vec![generator(), generator()];
+        if let SourceHandle::Direct(s) = &mut handles[1] {
+            s.set_rate(Some(250.0));
+        }
+        assert_eq!(
+            Backpressure::progress_suffix(&names, &handles),
+            ", rate limit b 250 records/s"
+        );
+        if let SourceHandle::Direct(s) = &mut handles[0] {
+            s.set_rate(Some(600.0));
+        }
+        assert_eq!(
+            Backpressure::progress_suffix(&names, &handles),
+            ", rate limit a 600 records/s, b 250 records/s"
+        );
+    }
+}

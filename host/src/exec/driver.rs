@@ -146,6 +146,20 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     let mut executor = Executor::new(names, nodes, sinks, dead_letter, settings);
     if let Some(c) = checkpointer.as_mut() {
         c.resume(executor.operators_mut(), &source_names, &mut handles)?;
+        if resumed.is_none() {
+            // Checkpoint 0 pins the zero time and where the sources start, so that a crash
+            // before the first periodic checkpoint still resumes on the same batch times.
+            let ops = executor.operators_mut();
+            c.after_batch(
+                0,
+                zero_time,
+                zero_time,
+                ops,
+                &source_names,
+                &mut handles,
+                true,
+            )?;
+        }
     }
     let mut summary = RunSummary::default();
     let mut i: i64 = first_index as i64 + 1;

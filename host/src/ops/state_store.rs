@@ -141,8 +141,11 @@ impl StateStore {
     /// # Errors
     /// When the data is truncated or corrupt.
     pub fn read_full(r: &mut Reader<'_>) -> Result<StateStore, String> {
+        // Exactly `n` partitions: a store snapshotted before its first batch has none yet.
         let n = r.count()?;
-        let mut store = StateStore::new(n);
+        let mut store = StateStore {
+            parts: (0..n).map(|_| StatePartition::default()).collect(),
+        };
         for part in &mut store.parts {
             let len = r.count()?;
             part.map.reserve(len);
@@ -181,6 +184,10 @@ impl StateStore {
     /// When the data is corrupt or has another partition count.
     pub fn apply_delta(&mut self, r: &mut Reader<'_>) -> Result<(), String> {
         let n = r.count()?;
+        if n != self.parts.len() && self.is_empty() {
+            // The base snapshot was taken before the first batch sized the store.
+            *self = StateStore::new(n);
+        }
         if n != self.parts.len() {
             return Err(format!(
                 "the delta has {n} state partitions, the state has {}",
@@ -210,6 +217,35 @@ impl StateStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_taken_before_the_first_batch_takes_later_deltas() {
+        let mut w = Writer::new(b"TEST");
+        StateStore::default().write_full(&mut w);
+        let empty = w.finish();
+        let mut sized = StateStore::new(4);
+        for i in 0..10u8 {
+            let p = sized.partition_of(&[i]);
+            sized.parts[p].put(&[i], vec![i], 1000);
+        }
+        let mut w = Writer::new(b"TEST");
+        sized.write_delta(&mut w);
+        let delta = w.finish();
+
+        let mut r = Reader::new(&empty, b"TEST", "test").unwrap();
+        let mut restored = StateStore::read_full(&mut r).unwrap();
+        r.finish().unwrap();
+        assert!(restored.parts.is_empty());
+        let mut r = Reader::new(&delta, b"TEST", "test").unwrap();
+        restored.apply_delta(&mut r).unwrap();
+        assert_eq!(restored.parts.len(), 4);
+        assert_eq!(restored.len(), 10);
+        let p = restored.partition_of(&[3]);
+        assert_eq!(
+            restored.parts[p].get(&[3]).map(|e| e.state.clone()),
+            Some(vec![3])
+        );
+    }
 
     #[test]
     fn deltas_follow_changed_keys() {
