@@ -2,6 +2,9 @@
 //! errors, acknowledgements after checkpoints, and the sink's deduplication on replay.
 
 use serde_json::json;
+use sluice::brokers::NatsSinkConfig;
+use sluice::record::{json_to_msgpack, Batch, Partition};
+use sluice::sink::{NatsSink, Sink};
 
 use crate::jobs::{all_records, assert_ok, run_job, stderr, sum_by_key};
 use crate::nats_server::{raw_publish, NatsServer};
@@ -106,4 +109,61 @@ fn a_missing_stream_is_an_error_naming_it_and_the_server() {
         server.port
     );
     assert!(err.contains(&expected), "{err}");
+}
+
+fn batch_of(values: &[serde_json::Value]) -> std::sync::Arc<Batch> {
+    let mut p = Partition::new();
+    for v in values {
+        let mut buf = Vec::new();
+        json_to_msgpack(v, &mut buf);
+        p.push(&buf);
+    }
+    Batch::new(vec![p])
+}
+
+#[test]
+fn the_nats_sink_deduplicates_a_batch_written_again_and_names_refusals() {
+    let server = NatsServer::start();
+    server.create_stream("OUT", &["out.>"]);
+    let config: NatsSinkConfig = toml::from_str(&format!(
+        "url = \"{}\"\nsubject = \"out\"\nkey_from_pair = true",
+        server.url()
+    ))
+    .unwrap();
+    let mut sink = NatsSink::new("counts", &config);
+    let batch = batch_of(&[json!(["a", 1]), json!(["b", 2]), json!(["a", 3])]);
+    sink.write_batch(1000, &batch).unwrap();
+    assert_eq!(server.messages("OUT"), 3);
+    // The same batch again (a replay after a crash): JetStream drops every message.
+    sink.write_batch(1000, &batch).unwrap();
+    assert_eq!(server.messages("OUT"), 3);
+    // The next batch time is new data.
+    sink.write_batch(2000, &batch).unwrap();
+    assert_eq!(server.messages("OUT"), 6);
+    let last = server.api("STREAM.MSG.GET.OUT", json!({"seq": 6}));
+    assert_eq!(last["message"]["subject"], json!("out.a"));
+    // A key that cannot be a subject token, and a subject no stream takes.
+    let e = sink
+        .write_batch(3000, &batch_of(&[json!(["a b", 1])]))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the key `a b` cannot be a subject token"),
+        "{e}"
+    );
+    let config: NatsSinkConfig = toml::from_str(&format!(
+        "url = \"{}\"\nsubject = \"elsewhere\"",
+        server.url()
+    ))
+    .unwrap();
+    let e = NatsSink::new("lost", &config)
+        .write_batch(1000, &batch)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "sink `lost`: batch 1000 ms: NATS at 127.0.0.1:{}: no JetStream stream takes subject `elsewhere` (no responders)",
+            server.port
+        )
+    );
 }

@@ -110,7 +110,11 @@ fn a_nats_job_killed_at_seeded_times_counts_every_message_once() {
     let dir = tempfile::tempdir().unwrap();
     let job = job(&source(&server, "max_rate = 1500\nack_wait = \"2s\""));
     std::fs::write(dir.path().join("job.toml"), &job).unwrap();
-    let seed = 20261126;
+    // SLUICE_TEST_SEED picks other kill instants.
+    let seed = std::env::var("SLUICE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_126);
     let delays = kill_delays(seed, 4);
     for (round, ms) in delays.iter().enumerate() {
         let mut child = spawn_job(dir.path(), 40);
@@ -299,21 +303,25 @@ path = "out"
         source(&server, "")
     );
     std::fs::write(dir.path().join("job.toml"), job).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let log = dir.path().join("stderr.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .arg("run")
         .arg(dir.path().join("job.toml"))
         .args(["--batches", "25"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    crate::harness::wait_until("the job to find NATS down", Duration::from_secs(30), || {
+        read_log().contains("NATS is unreachable")
+    });
     server.restart();
     produce(&server, 0..500, 10);
-    let out = child.wait_with_output().unwrap();
-    assert_ok(&out);
-    let err = stderr(&out);
+    let status = child.wait().unwrap();
+    let err = read_log();
+    assert!(status.success(), "{status}\n{err}");
     assert_eq!(err.matches("NATS is unreachable").count(), 1, "{err}");
     assert!(
         err.contains("NATS is reachable again; resuming after stream sequence 0."),
