@@ -12,7 +12,7 @@ use super::fingerprint::Fingerprint;
 use super::lock::DirLock;
 use super::meta::{CheckpointMeta, ClockName, SourcePosition};
 use super::recovery::{check_compatible, restore_operators, seek_sources};
-use super::store::{CheckpointStore, Loaded, StateBlob};
+use super::store::{CheckpointStore, Loaded};
 use super::CheckpointError;
 use crate::batch::{Block, BlockStore};
 use crate::ops::Operator;
