@@ -168,7 +168,7 @@ name = "natsoutage"
 batch_interval = "200ms"
 [checkpoint]
 dir = "ckpt"
-every_batches = 3
+every_batches = 4
 {}
 [streams.n]
 from = "in"
@@ -178,13 +178,13 @@ from = "n"
 kind = "files"
 path = "out"
 "#,
-        source(&server, "timeout = \"500ms\"\nmax_rate = 2000")
+        source(&server, "max_rate = 500")
     );
     std::fs::write(dir.path().join("job.toml"), job).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .arg("run")
         .arg(dir.path().join("job.toml"))
-        .args(["--batches", "30"])
+        .args(["--batches", "45"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -274,4 +274,54 @@ subject = "out.lines"
         err.contains("were already in the stream"),
         "{before} before the restart\n{err}"
     );
+}
+
+#[test]
+fn a_nats_job_started_while_the_server_is_down_waits_for_it() {
+    let mut server = NatsServer::start();
+    server.create_stream("EVENTS", &["events.>"]);
+    server.kill();
+    let dir = tempfile::tempdir().unwrap();
+    let job = format!(
+        r#"
+[job]
+name = "natslate"
+batch_interval = "200ms"
+{}
+[streams.n]
+from = "in"
+op = "count"
+[sinks.n]
+from = "n"
+kind = "files"
+path = "out"
+"#,
+        source(&server, "")
+    );
+    std::fs::write(dir.path().join("job.toml"), job).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(dir.path().join("job.toml"))
+        .args(["--batches", "25"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    server.restart();
+    produce(&server, 0..500, 10);
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert_eq!(err.matches("NATS is unreachable").count(), 1, "{err}");
+    assert!(
+        err.contains("NATS is reachable again; resuming after stream sequence 0."),
+        "{err}"
+    );
+    let n: i64 = all_records(&dir.path().join("out"))
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(n, 500, "{err}");
 }
