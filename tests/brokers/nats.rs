@@ -167,3 +167,49 @@ fn the_nats_sink_deduplicates_a_batch_written_again_and_names_refusals() {
         )
     );
 }
+
+#[test]
+fn a_new_consumer_can_start_after_the_stream_and_resumes_at_its_floor() {
+    let server = NatsServer::start();
+    server.create_stream("EVENTS", &["events.>"]);
+    produce(&server, 0..100, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let job = word_count_job(&source(&server, "start = \"new\""));
+    let out = run_job(dir.path(), &job, 2);
+    assert_ok(&out);
+    assert!(
+        all_records(&dir.path().join("out")).is_empty(),
+        "{}",
+        stderr(&out)
+    );
+    // The consumer exists now: the next run (without checkpoints) starts after its floor,
+    // whatever `start` says.
+    produce(&server, 100..150, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_job(dir.path(), &job, 2);
+    assert_ok(&out);
+    let n: i64 = all_records(&dir.path().join("out"))
+        .iter()
+        .map(|r| r[1].as_i64().unwrap())
+        .sum();
+    assert_eq!(n, 50, "{}", stderr(&out));
+    assert_eq!(ack_floor(&server, "sluice-in"), 150);
+    // Two subject filters need NATS 2.10; this server is older and the job says so.
+    let (version, _) = server.version();
+    if version < (2, 10) {
+        let out = run_job(
+            dir.path(),
+            &word_count_job(&source(
+                &server,
+                "subjects = [\"events.w1\", \"events.w2\"]",
+            )),
+            2,
+        );
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("more than one subject filter needs NATS 2.10 or later"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
