@@ -2,6 +2,9 @@
 //! errors, acknowledgements after checkpoints, and the sink's deduplication on replay.
 
 use serde_json::json;
+use sluice::brokers::NatsSinkConfig;
+use sluice::record::{json_to_msgpack, Batch, Partition};
+use sluice::sink::{NatsSink, Sink};
 
 use crate::jobs::{all_records, assert_ok, run_job, stderr, sum_by_key};
 use crate::nats_server::{raw_publish, NatsServer};
@@ -106,4 +109,107 @@ fn a_missing_stream_is_an_error_naming_it_and_the_server() {
         server.port
     );
     assert!(err.contains(&expected), "{err}");
+}
+
+fn batch_of(values: &[serde_json::Value]) -> std::sync::Arc<Batch> {
+    let mut p = Partition::new();
+    for v in values {
+        let mut buf = Vec::new();
+        json_to_msgpack(v, &mut buf);
+        p.push(&buf);
+    }
+    Batch::new(vec![p])
+}
+
+#[test]
+fn the_nats_sink_deduplicates_a_batch_written_again_and_names_refusals() {
+    let server = NatsServer::start();
+    server.create_stream("OUT", &["out.>"]);
+    let config: NatsSinkConfig = toml::from_str(&format!(
+        "url = \"{}\"\nsubject = \"out\"\nkey_from_pair = true",
+        server.url()
+    ))
+    .unwrap();
+    let mut sink = NatsSink::new("counts", &config);
+    let batch = batch_of(&[json!(["a", 1]), json!(["b", 2]), json!(["a", 3])]);
+    sink.write_batch(1000, &batch).unwrap();
+    assert_eq!(server.messages("OUT"), 3);
+    // The same batch again (a replay after a crash): JetStream drops every message.
+    sink.write_batch(1000, &batch).unwrap();
+    assert_eq!(server.messages("OUT"), 3);
+    // The next batch time is new data.
+    sink.write_batch(2000, &batch).unwrap();
+    assert_eq!(server.messages("OUT"), 6);
+    let last = server.api("STREAM.MSG.GET.OUT", json!({"seq": 6}));
+    assert_eq!(last["message"]["subject"], json!("out.a"));
+    // A key that cannot be a subject token, and a subject no stream takes.
+    let e = sink
+        .write_batch(3000, &batch_of(&[json!(["a b", 1])]))
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the key `a b` cannot be a subject token"),
+        "{e}"
+    );
+    let config: NatsSinkConfig = toml::from_str(&format!(
+        "url = \"{}\"\nsubject = \"elsewhere\"",
+        server.url()
+    ))
+    .unwrap();
+    let e = NatsSink::new("lost", &config)
+        .write_batch(1000, &batch)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "sink `lost`: batch 1000 ms: NATS at 127.0.0.1:{}: no JetStream stream takes subject `elsewhere` (no responders)",
+            server.port
+        )
+    );
+}
+
+#[test]
+fn a_new_consumer_can_start_after_the_stream_and_resumes_at_its_floor() {
+    let server = NatsServer::start();
+    server.create_stream("EVENTS", &["events.>"]);
+    produce(&server, 0..100, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let job = word_count_job(&source(&server, "start = \"new\""));
+    let out = run_job(dir.path(), &job, 2);
+    assert_ok(&out);
+    assert!(
+        all_records(&dir.path().join("out")).is_empty(),
+        "{}",
+        stderr(&out)
+    );
+    // The consumer exists now: the next run (without checkpoints) starts after its floor,
+    // whatever `start` says.
+    produce(&server, 100..150, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_job(dir.path(), &job, 2);
+    assert_ok(&out);
+    let n: i64 = all_records(&dir.path().join("out"))
+        .iter()
+        .map(|r| r[1].as_i64().unwrap())
+        .sum();
+    assert_eq!(n, 50, "{}", stderr(&out));
+    assert_eq!(ack_floor(&server, "sluice-in"), 150);
+    // Two subject filters need NATS 2.10; this server is older and the job says so.
+    let (version, _) = server.version();
+    if version < (2, 10) {
+        let out = run_job(
+            dir.path(),
+            &word_count_job(&source(
+                &server,
+                "subjects = [\"events.w1\", \"events.w2\"]",
+            )),
+            2,
+        );
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("more than one subject filter needs NATS 2.10 or later"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }

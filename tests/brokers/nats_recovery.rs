@@ -110,7 +110,11 @@ fn a_nats_job_killed_at_seeded_times_counts_every_message_once() {
     let dir = tempfile::tempdir().unwrap();
     let job = job(&source(&server, "max_rate = 1500\nack_wait = \"2s\""));
     std::fs::write(dir.path().join("job.toml"), &job).unwrap();
-    let seed = 20261126;
+    // SLUICE_TEST_SEED picks other kill instants.
+    let seed = std::env::var("SLUICE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_126);
     let delays = kill_delays(seed, 4);
     for (round, ms) in delays.iter().enumerate() {
         let mut child = spawn_job(dir.path(), 40);
@@ -168,7 +172,7 @@ name = "natsoutage"
 batch_interval = "200ms"
 [checkpoint]
 dir = "ckpt"
-every_batches = 3
+every_batches = 4
 {}
 [streams.n]
 from = "in"
@@ -178,13 +182,13 @@ from = "n"
 kind = "files"
 path = "out"
 "#,
-        source(&server, "timeout = \"500ms\"\nmax_rate = 2000")
+        source(&server, "max_rate = 500")
     );
     std::fs::write(dir.path().join("job.toml"), job).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .arg("run")
         .arg(dir.path().join("job.toml"))
-        .args(["--batches", "30"])
+        .args(["--batches", "45"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -274,4 +278,58 @@ subject = "out.lines"
         err.contains("were already in the stream"),
         "{before} before the restart\n{err}"
     );
+}
+
+#[test]
+fn a_nats_job_started_while_the_server_is_down_waits_for_it() {
+    let mut server = NatsServer::start();
+    server.create_stream("EVENTS", &["events.>"]);
+    server.kill();
+    let dir = tempfile::tempdir().unwrap();
+    let job = format!(
+        r#"
+[job]
+name = "natslate"
+batch_interval = "200ms"
+{}
+[streams.n]
+from = "in"
+op = "count"
+[sinks.n]
+from = "n"
+kind = "files"
+path = "out"
+"#,
+        source(&server, "")
+    );
+    std::fs::write(dir.path().join("job.toml"), job).unwrap();
+    let log = dir.path().join("stderr.txt");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(dir.path().join("job.toml"))
+        .args(["--batches", "25"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    crate::harness::wait_until("the job to find NATS down", Duration::from_secs(30), || {
+        read_log().contains("NATS is unreachable")
+    });
+    server.restart();
+    produce(&server, 0..500, 10);
+    let status = child.wait().unwrap();
+    let err = read_log();
+    assert!(status.success(), "{status}\n{err}");
+    assert_eq!(err.matches("NATS is unreachable").count(), 1, "{err}");
+    assert!(
+        err.contains("NATS is reachable again; resuming after stream sequence 0."),
+        "{err}"
+    );
+    let n: i64 = all_records(&dir.path().join("out"))
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .sum();
+    assert_eq!(n, 500, "{err}");
 }

@@ -89,6 +89,19 @@ impl NatsServer {
             .unwrap()
     }
 
+    /// The server's `(major, minor)` version and its full text, from `nats-server --version`.
+    pub fn version(&self) -> ((u32, u32), String) {
+        let out = Command::new("nats-server")
+            .arg("--version")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let v = text.rsplit('v').next().unwrap_or_default().to_owned();
+        let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        (version, text)
+    }
+
     /// Kills the server (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

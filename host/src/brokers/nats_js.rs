@@ -155,11 +155,17 @@ impl NatsConn {
             many => config["filter_subjects"] = json!(many),
         }
         let body = json!({ "stream_name": stream, "config": config });
-        self.js_api(
+        let created = self.js_api(
             &format!("CONSUMER.DURABLE.CREATE.{stream}.{name}"),
             &body,
             timeout,
         )?;
+        // A server before 2.10 ignores `filter_subjects` and would deliver everything.
+        if spec.subjects.len() > 1 && created["config"].get("filter_subjects").is_none() {
+            return Err(self.refused(format!(
+                "consumer `{name}`: more than one subject filter needs NATS 2.10 or later"
+            )));
+        }
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use super::fingerprint::Fingerprint;
 use super::lock::DirLock;
 use super::meta::{CheckpointMeta, ClockName, SourcePosition};
 use super::recovery::{check_compatible, restore_operators, seek_sources};
-use super::store::{CheckpointStore, Loaded, StateBlob};
+use super::store::{CheckpointStore, Loaded};
 use super::CheckpointError;
 use crate::batch::{Block, BlockStore};
 use crate::ops::Operator;
@@ -336,60 +336,6 @@ impl Checkpointer {
         }
     }
 
-    fn snapshots<'a>(
-        &mut self,
-        ops: impl Iterator<Item = (&'a str, &'a mut Box<dyn Operator>)>,
-        stats: &mut CheckpointStats,
-    ) -> Vec<StateBlob> {
-        let mut blobs = Vec::new();
-        for (name, op) in ops {
-            if !self.fingerprint.layouts.contains_key(name) {
-                continue;
-            }
-            let chain = self
-                .last
-                .as_ref()
-                .and_then(|m| m.operators.iter().find(|o| o.stream == name));
-            let use_delta = !self.force_full
-                && !self.full_only.contains(name)
-                && chain.is_some_and(|c| {
-                    let base = c.chain.first().map_or(0, |r| r.bytes);
-                    let deltas: u64 = c.chain.iter().skip(1).map(|r| r.bytes).sum();
-                    c.chain.len() <= self.settings.max_deltas && deltas < base
-                });
-            let (delta, data) = if use_delta {
-                (true, op.snapshot_delta())
-            } else if self.full_only.contains(name) {
-                (false, op.snapshot())
-            } else {
-                // Clear the operator's changed-keys set so that the next delta starts here.
-                let cleared = op.snapshot_delta();
-                let full = op.snapshot();
-                if let (Some(d), Some(f)) = (&cleared, &full) {
-                    if d.get(..4) == f.get(..4) {
-                        // No delta form: its "delta" is a full snapshot.
-                        self.full_only.insert(name.to_owned());
-                    }
-                }
-                (false, full)
-            };
-            let Some(data) = data else { continue };
-            stats.bytes += data.len() as u64;
-            if delta {
-                stats.deltas += 1;
-            } else {
-                stats.full += 1;
-            }
-            blobs.push(StateBlob {
-                stream: name.to_owned(),
-                kind: op.kind().to_owned(),
-                delta,
-                data,
-            });
-        }
-        blobs
-    }
-
     fn committed(&mut self, meta: &CheckpointMeta, names: &[String], handles: &mut [SourceHandle]) {
         for (name, h) in names.iter().zip(handles.iter_mut()) {
             if let (SourceHandle::Direct(d), Some(SourcePosition::Direct { position })) =
@@ -426,6 +372,9 @@ impl Checkpointer {
 
 #[path = "runtime_direct.rs"]
 mod direct;
+
+#[path = "runtime_snapshots.rs"]
+mod snapshots;
 
 #[cfg(test)]
 #[path = "runtime_tests.rs"]

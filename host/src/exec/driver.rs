@@ -20,7 +20,7 @@ use crate::wasm::{RuntimeConfig, WasmRuntime};
 /// Where batch times come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ClockKind {
-    /// Real time: the first batch is at the next multiple of the batch interval after
+    /// Real time: the first batch is at the next multiple of the block interval after
     /// start, and each batch waits for its time.
     #[default]
     Wall,
@@ -89,6 +89,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             stop.raise();
         });
     }
+    let plan_block_ms = plan.block_ms;
     let block = Duration::from_millis(plan.block_ms as u64);
     let Plan {
         name,
@@ -140,7 +141,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     let zero_time: BatchTime = match (resumed, options.clock) {
         (Some((_, _, zero)), _) => zero,
         (None, ClockKind::Virtual) => 0,
-        (None, ClockKind::Wall) => (now_ms() / batch_ms + 1) * batch_ms - batch_ms,
+        (None, ClockKind::Wall) => first_wall_batch(now_ms(), batch_ms, plan_block_ms) - batch_ms,
     };
     let source_names = names.clone();
     let settings = ExecSettings {
@@ -267,6 +268,15 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     Ok(summary)
 }
 
+/// The first batch time with the wall clock: the next multiple of the block interval (or
+/// of the batch interval, if shorter) after `now`, so that the first batch comes within
+/// one block interval of start instead of waiting for a whole batch interval; the next
+/// batches follow one batch interval apart.
+fn first_wall_batch(now: i64, batch_ms: i64, block_ms: i64) -> i64 {
+    let grain = block_ms.min(batch_ms).max(1);
+    (now / grain + 1) * grain
+}
+
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
@@ -286,5 +296,18 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_wall_batch;
+
+    #[test]
+    fn the_first_wall_batch_waits_at_most_one_block() {
+        assert_eq!(first_wall_batch(10_050, 1000, 200), 10_200);
+        assert_eq!(first_wall_batch(10_200, 1000, 200), 10_400);
+        assert_eq!(first_wall_batch(10_050, 100, 200), 10_100);
+        assert_eq!(first_wall_batch(5, 1000, 0), 6);
     }
 }

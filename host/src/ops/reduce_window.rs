@@ -167,7 +167,7 @@ impl ReduceByKeyAndWindow {
                     .zip(vals)
                     .filter_map(|((k, _), v)| v.map(|v| (*k, v)))
                     .collect();
-                self.filtered(cx, p, &merged)
+                self.filtered(cx, p, merged)
             })
             .collect()
     }
@@ -176,13 +176,10 @@ impl ReduceByKeyAndWindow {
         &self,
         cx: &OpContext<'_>,
         p: usize,
-        merged: &[(&[u8], Vec<u8>)],
+        merged: Vec<(&[u8], Vec<u8>)>,
     ) -> Result<Entries, OpError> {
         match &self.filter {
-            None => Ok(merged
-                .iter()
-                .map(|(k, v)| (k.to_vec(), v.clone()))
-                .collect()),
+            None => Ok(merged.into_iter().map(|(k, v)| (k.to_vec(), v)).collect()),
             Some(f) => {
                 let pairs: Vec<(&[u8], &[u8])> =
                     merged.iter().map(|(k, v)| (*k, v.as_slice())).collect();
@@ -245,35 +242,50 @@ impl ReduceByKeyAndWindow {
             current.insert(k.as_ref(), v);
         }
         // 3. The filter sees the changed keys; what it keeps is the next state.
-        let merged: Vec<(&[u8], Vec<u8>)> = current
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| (*k, v.clone())))
-            .collect();
-        let kept = self.filtered(cx, p, &merged)?;
+        let mut merged: Vec<(&[u8], Vec<u8>)> = Vec::with_capacity(current.len());
+        let mut removed: Vec<Vec<u8>> = Vec::new();
+        for (k, v) in current {
+            match v {
+                Some(v) => merged.push((k, v)),
+                None => removed.push(k.to_vec()),
+            }
+        }
+        if self.filter.is_none() {
+            // Everything merged is kept: no set of kept keys to build.
+            return Ok((self.filtered(cx, p, merged)?, removed));
+        }
+        let keys: Vec<&[u8]> = merged.iter().map(|(k, _)| *k).collect();
+        let kept = self.filtered(cx, p, merged)?;
         let kept_keys: super::keyed::FastSet<&[u8]> =
             kept.iter().map(|(k, _)| k.as_slice()).collect();
-        let removed = current
-            .keys()
-            .filter(|k| !kept_keys.contains(*k))
-            .map(|k| k.to_vec())
-            .collect();
+        removed.extend(
+            keys.into_iter()
+                .filter(|k| !kept_keys.contains(*k))
+                .map(<[u8]>::to_vec),
+        );
         Ok((kept, removed))
     }
 
-    fn emit(&self, parts: impl Iterator<Item = Entries>) -> StreamValue {
-        let to_partition = |entries: &mut dyn Iterator<Item = (&[u8], &[u8])>| {
-            let mut p = Partition::new();
-            for (k, v) in entries {
-                match self.output {
-                    WindowOutput::Pairs => p.push_with(|out| write_pair(out, k, v)),
-                    WindowOutput::Values => p.push(v),
-                }
-            }
-            p
-        };
+    fn emit<'e, K, V>(
+        &self,
+        parts: impl Iterator<Item = impl Iterator<Item = (&'e K, &'e V)>>,
+    ) -> StreamValue
+    where
+        K: AsRef<[u8]> + ?Sized + 'e,
+        V: AsRef<[u8]> + ?Sized + 'e,
+    {
         let partitions = parts
             .map(|entries| {
-                to_partition(&mut entries.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+                let mut p = Partition::new();
+                for (k, v) in entries {
+                    match self.output {
+                        WindowOutput::Pairs => {
+                            p.push_with(|out| write_pair(out, k.as_ref(), v.as_ref()))
+                        }
+                        WindowOutput::Values => p.push(v.as_ref()),
+                    }
+                }
+                p
             })
             .collect();
         StreamValue::Rdd(Batch::new(partitions))
@@ -305,7 +317,7 @@ impl Operator for ReduceByKeyAndWindow {
         let Some(inv) = self.inverse.clone() else {
             let out = self.recompute(cx, t)?;
             self.buffer.drop_until(t + s - w);
-            return Ok(self.emit(out.into_iter()));
+            return Ok(self.emit(out.iter().map(|e| e.iter().map(|(k, v)| (k, v)))));
         };
         let changes: Vec<_> = (0..n)
             .into_par_iter()
@@ -318,11 +330,8 @@ impl Operator for ReduceByKeyAndWindow {
             state.extend(kept);
         }
         self.buffer.drop_until(t - w);
-        let out = self
-            .state
-            .iter()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
-        Ok(self.emit(out))
+        // Written straight from the state maps (no copy of every key and value first).
+        Ok(self.emit(self.state.iter().map(|m| m.iter())))
     }
 
     fn snapshot(&self) -> Option<Vec<u8>> {

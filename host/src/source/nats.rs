@@ -23,6 +23,8 @@ pub struct NatsSource {
     reader: Option<NatsReader>,
     resume: Option<u64>,
     rate: Option<f64>,
+    /// NATS could not be reached when the reader was to open (logged once).
+    unreachable: bool,
 }
 
 impl NatsSource {
@@ -35,6 +37,7 @@ impl NatsSource {
             reader: None,
             resume: None,
             rate: None,
+            unreachable: false,
         }
     }
 
@@ -45,7 +48,9 @@ impl NatsSource {
         }
     }
 
-    fn reader(&mut self) -> Result<&mut NatsReader, SourceError> {
+    /// The reader, opened on first use; `None` while NATS cannot be reached (the job
+    /// waits: batches are empty until it is back).
+    fn reader(&mut self) -> Result<Option<&mut NatsReader>, SourceError> {
         if self.reader.is_none() {
             let c = &self.config;
             let config = NatsReaderConfig {
@@ -60,12 +65,25 @@ impl NatsSource {
                 ack_wait: c.ack_wait.to_std(),
                 timeout: c.timeout.to_std(),
             };
-            let reader =
-                NatsReader::open(config, self.resume).map_err(|e| self.io(e.to_string()))?;
+            let reader = match NatsReader::open(config, self.resume) {
+                Ok(r) => r,
+                Err(e) if e.is_connection() => {
+                    if !self.unreachable {
+                        self.unreachable = true;
+                        tracing::warn!(source = %self.name, "NATS is unreachable ({e}); waiting for it to come back.");
+                    }
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.io(e.to_string())),
+            };
+            if self.unreachable {
+                self.unreachable = false;
+                tracing::warn!(source = %self.name, "NATS is reachable again; resuming after stream sequence {}.", reader.position());
+            }
             tracing::info!(source = %self.name, "NATS source reads stream `{}` after sequence {}.", self.config.stream, reader.position());
             self.reader = Some(reader);
         }
-        Ok(self.reader.as_mut().expect("opened above"))
+        Ok(self.reader.as_mut())
     }
 
     /// Records per batch at most: `max_batch`, and rate × interval.
@@ -85,13 +103,14 @@ impl NatsSource {
         } else {
             self.cap()
         };
-        let messages = self
-            .reader()?
-            .take(cap, until)
-            .map_err(|e| SourceError::Io {
-                source_name: self.name.clone(),
+        let name = self.name.clone();
+        let messages = match self.reader()? {
+            Some(r) => r.take(cap, until).map_err(|e| SourceError::Io {
+                source_name: name,
                 message: e.to_string(),
-            })?;
+            })?,
+            None => Vec::new(),
+        };
         let c = &self.config;
         let mut records = Partition::new();
         let mut dead_letters = Vec::new();
@@ -122,6 +141,13 @@ impl DirectSource for NatsSource {
             position: end.to_string(),
             message,
         })?;
+        // A batch that ran while NATS was never reached read nothing.
+        let Some(until) = until else {
+            return Ok(SourceBatch {
+                batch: Some(Batch::new(vec![Partition::new()])),
+                dead_letters: Vec::new(),
+            });
+        };
         let batch = self.pull(Some(until))?;
         let at = self.reader.as_ref().map_or(0, NatsReader::position);
         if at < until {
@@ -131,9 +157,11 @@ impl DirectSource for NatsSource {
     }
 
     fn position(&self) -> Value {
+        // `null` before the first connection: no position yet (a restart then resumes
+        // after the consumer's acknowledgement floor).
         let seq = match &self.reader {
-            Some(r) => r.position(),
-            None => self.resume.unwrap_or(0),
+            Some(r) => Some(r.position()),
+            None => self.resume,
         };
         json!({ "stream": self.config.stream, "sequence": seq })
     }
@@ -153,12 +181,12 @@ impl DirectSource for NatsSource {
         }
         // Recovery happens before the first batch: the reader opens there.
         self.reader = None;
-        self.resume = Some(seq);
+        self.resume = seq;
         Ok(())
     }
 
     fn committed(&mut self, position: &Value) {
-        let Ok(seq) = parse_position(position) else {
+        let Ok(Some(seq)) = parse_position(position) else {
             return;
         };
         if let Some(r) = self.reader.as_mut() {
@@ -186,11 +214,13 @@ impl DirectSource for NatsSource {
     }
 }
 
-fn parse_position(position: &Value) -> Result<u64, String> {
-    position
-        .get("sequence")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| "expected {\"stream\": \"name\", \"sequence\": n}".to_owned())
+/// The stream sequence of a position; `None` for `null` (nothing read yet).
+fn parse_position(position: &Value) -> Result<Option<u64>, String> {
+    match position.get("sequence") {
+        Some(Value::Null) => Ok(None),
+        Some(v) if v.is_u64() => Ok(v.as_u64()),
+        _ => Err("expected {\"stream\": \"name\", \"sequence\": n}".to_owned()),
+    }
 }
 
 fn dead_letter(source: &str, stream: &str, m: &JsMessage, reason: &str) -> DeadLetter {
@@ -220,8 +250,10 @@ mod tests {
         let mut s = NatsSource::new("in", &config, 1000);
         assert_eq!(
             parse_position(&json!({"stream": "ev", "sequence": 7})),
-            Ok(7)
+            Ok(Some(7))
         );
+        assert_eq!(parse_position(&json!({"sequence": null})), Ok(None));
+        assert_eq!(s.position(), json!({"stream": "ev", "sequence": null}));
         assert!(parse_position(&json!({"sequence": "7"})).is_err());
         s.seek(&json!({"stream": "ev", "sequence": 7})).unwrap();
         assert_eq!(s.position(), json!({"stream": "ev", "sequence": 7}));
