@@ -1,6 +1,7 @@
 //! Replayed broker batches keep their original boundaries: a job copying Kafka or Redis
-//! Streams records to a `files` sink while records keep arriving is SIGKILLed at seeded
-//! random instants and restarted on its checkpoint. Every batch file seen at a kill is
+//! Streams records to a `files` sink while records keep arriving is SIGKILLed (first right
+//! after the first batch's output, before the first periodic checkpoint, then at seeded
+//! random instants) and restarted on its checkpoint. Every batch file seen at a kill is
 //! byte for byte the same at the end (a batch re-cut at the restart would hold more or
 //! fewer records), and the output, read in batch order, is the input: every record
 //! once, in order per key.
@@ -93,23 +94,49 @@ fn batch_ms(name: &str) -> i64 {
         .unwrap()
 }
 
-fn has_checkpoint(ckpt: &Path) -> bool {
+/// Whether `ckpt` holds a periodic checkpoint (index 1 or more), not only checkpoint 0,
+/// which the job writes at start-up.
+pub fn has_periodic_checkpoint(ckpt: &Path) -> bool {
     std::fs::read_dir(ckpt).is_ok_and(|mut d| {
         d.any(|e| {
             let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            name.starts_with("checkpoint-") && name.ends_with(".meta")
+            name.strip_prefix("checkpoint-")
+                .and_then(|n| n.strip_suffix(".meta"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .is_some_and(|index| index > 0)
         })
     })
 }
 
-/// Runs the job in `dir` through `KILLS` SIGKILLs at seeded random instants (the first
-/// after the first checkpoint), while `produce(chunk)` adds records in chunks, calling
-/// `at_kill(round)` after each; then joins the producer and runs the job to its end.
-/// Returns the seed and the last run's output.
+/// Waits until `has_output()` (polling every millisecond), then SIGKILLs `child`; the job
+/// must still be running. Returns whether a periodic checkpoint existed at the kill.
+pub fn kill_at_first_output(
+    child: &mut std::process::Child,
+    ckpt: &Path,
+    mut has_output: impl FnMut() -> bool,
+) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !has_output() {
+        assert!(Instant::now() < deadline, "no output within 30 s");
+        assert!(child.try_wait().unwrap().is_none(), "the job exited");
+        thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    has_periodic_checkpoint(ckpt)
+}
+
+/// Runs the job in `dir` through `KILLS` SIGKILLs while `produce(chunk)` adds records in
+/// chunks, calling `at_kill(round)` after each: the first as soon as `has_output()` (right
+/// after the first batch's output, before the first periodic checkpoint, when only the
+/// start-up checkpoint 0 pins the batch times), the others at seeded random instants.
+/// Then joins the producer and runs the job to its end. Returns the seed and the last
+/// run's output.
 pub fn run_with_random_kills(
     dir: &Path,
     job: &str,
     mut produce: impl FnMut(usize) + Send + 'static,
+    mut has_output: impl FnMut() -> bool,
     mut at_kill: impl FnMut(usize),
 ) -> (u64, std::process::Output) {
     std::fs::write(dir.join("job.toml"), job).unwrap();
@@ -131,11 +158,14 @@ pub fn run_with_random_kills(
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !has_checkpoint(&dir.join("ckpt")) {
-            assert!(Instant::now() < deadline, "round {round}: no checkpoint");
-            assert!(child.try_wait().unwrap().is_none(), "round {round}: exited");
-            thread::sleep(Duration::from_millis(10));
+        if round == 0 {
+            let late = kill_at_first_output(&mut child, &dir.join("ckpt"), &mut has_output);
+            assert!(
+                !late,
+                "the first kill came after the first periodic checkpoint"
+            );
+            at_kill(round);
+            continue;
         }
         let delay = 150 + rng.below(1200);
         thread::sleep(Duration::from_millis(delay));
@@ -167,7 +197,9 @@ fn kill_at_random_and_compare(job: &str, produce: impl FnMut(usize) + Send + 'st
     let seed = seed();
     let mut seen: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut replayed = 0;
-    let (_, out) = run_with_random_kills(dir, job, produce, |round| {
+    let out_dir = dir.join("out");
+    let has_output = || outputs(&out_dir).values().any(|b| !b.is_empty());
+    let (_, out) = run_with_random_kills(dir, job, produce, has_output, |round| {
         for (name, bytes) in outputs(&dir.join("out")) {
             if let Some(before) = seen.get(&name) {
                 replayed += 1;

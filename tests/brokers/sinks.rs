@@ -56,6 +56,14 @@ stream = "out"
 "#,
         url = server.url()
     );
+    let mut watch = server.connection();
+    let has_output = move || {
+        redis::cmd("XLEN")
+            .arg("out")
+            .query::<u64>(&mut watch)
+            .unwrap()
+            > 0
+    };
     let (seed, _) = run_with_random_kills(
         dir.path(),
         &job,
@@ -74,6 +82,7 @@ stream = "out"
             }
             pipe.query::<()>(&mut con).unwrap();
         },
+        has_output,
         |_| {},
     );
     let out = entries(&mut server.connection(), "out");

@@ -3,7 +3,9 @@
 //! and that source's record count into a new rate limit for the source, so that a job
 //! whose batches take longer than the batch interval takes in less instead of queueing
 //! ever more input. Direct sources pull less at the next batch; receivers (tcp, stdin)
-//! read their input more slowly from now on (Spark's `ReceiverRateController`).
+//! read their input more slowly from now on (Spark's `ReceiverRateController`). Until the
+//! estimator has its first rate, `[job] backpressure_initial_rate` caps every source
+//! (Spark's `spark.streaming.backpressure.initialRate`).
 
 use std::time::Duration;
 
@@ -18,12 +20,15 @@ const MIN_RATE: f64 = 100.0;
 #[derive(Debug)]
 pub struct Backpressure {
     estimators: Vec<PidRateEstimator>,
+    /// Records per second per source until its estimator has a rate.
+    initial_rate: Option<f64>,
 }
 
 impl Backpressure {
     /// Estimators for `sources` sources of a job with the given batch interval, when
-    /// `enabled`.
-    pub fn new(enabled: bool, sources: usize, batch_ms: i64) -> Self {
+    /// `enabled`, each source capped at `initial_rate` records per second until its
+    /// estimator has a rate.
+    pub fn new(enabled: bool, initial_rate: Option<u64>, sources: usize, batch_ms: i64) -> Self {
         let estimators = if enabled {
             (0..sources)
                 .map(|_| PidRateEstimator::new(batch_ms, MIN_RATE))
@@ -31,7 +36,46 @@ impl Backpressure {
         } else {
             Vec::new()
         };
-        Backpressure { estimators }
+        Backpressure {
+            estimators,
+            initial_rate: initial_rate.filter(|_| enabled).map(|r| r.max(1) as f64),
+        }
+    }
+
+    /// The initial rate, records per second, when backpressure is on and one is set.
+    pub fn initial_rate(&self) -> Option<f64> {
+        self.initial_rate
+    }
+
+    /// Before the first batch: caps every source at the initial rate (receivers already
+    /// got it when they started), or, with backpressure on and no initial rate, warns that
+    /// the receivers without a `rate_limit` read up to `max_buffered` before the first
+    /// rate (Spark's behaviour without `initialRate`).
+    pub fn start(&self, names: &[String], handles: &mut [SourceHandle]) {
+        if self.estimators.is_empty() {
+            return;
+        }
+        let Some(rate) = self.initial_rate else {
+            let unlimited: Vec<&str> = names
+                .iter()
+                .zip(handles.iter())
+                .filter(|(_, h)| matches!(h, SourceHandle::Receiver(r) if r.rate_limit().is_none()))
+                .map(|(n, _)| n.as_str())
+                .collect();
+            if !unlimited.is_empty() {
+                tracing::warn!(
+                    sources = %unlimited.join(", "),
+                    "Backpressure without [job] backpressure_initial_rate: until the first batch is processed, these receivers read as much as max_buffered allows, and a slow stage may take long over its first batches."
+                );
+            }
+            return;
+        };
+        for handle in handles {
+            match handle {
+                SourceHandle::Direct(s) => s.set_rate(Some(rate)),
+                SourceHandle::Receiver(r) => r.set_rate(Some(rate)),
+            }
+        }
     }
 
     /// The records each source produced for a batch, before the batch runs.
@@ -113,7 +157,7 @@ mod tests {
 
     #[test]
     fn the_baseline_batch_already_limits_the_source() {
-        let mut bp = Backpressure::new(true, 1, 1000);
+        let mut bp = Backpressure::new(true, None, 1, 1000);
         let mut handles = vec![generator()];
         let names = vec!["g".to_owned()];
         assert_eq!(Backpressure::progress_suffix(&names, &handles), "");
@@ -124,8 +168,26 @@ mod tests {
             Backpressure::progress_suffix(&names, &handles),
             ", rate limit 500 records/s"
         );
-        let off = Backpressure::new(false, 1, 1000);
+        let off = Backpressure::new(false, Some(500), 1, 1000);
         assert!(off.estimators.is_empty());
+        assert_eq!(off.initial_rate(), None);
+    }
+
+    #[test]
+    fn the_initial_rate_caps_sources_until_the_first_rate() {
+        let mut bp = Backpressure::new(true, Some(300), 1, 1000);
+        let mut handles = vec![generator()];
+        let names = vec!["g".to_owned()];
+        bp.start(&names, &mut handles);
+        let suffix = |h: &[SourceHandle]| Backpressure::progress_suffix(&names, h);
+        assert_eq!(suffix(&handles), ", rate limit 300 records/s");
+        // A batch without records gives the estimator nothing: the initial rate stays.
+        bp.after_batch(1000, &[0], Duration::ZERO, Duration::ZERO, &mut handles);
+        assert_eq!(suffix(&handles), ", rate limit 300 records/s");
+        // 250 records in 500 ms: 500 records/s replaces it.
+        let processing = Duration::from_millis(500);
+        bp.after_batch(2000, &[250], processing, Duration::ZERO, &mut handles);
+        assert_eq!(suffix(&handles), ", rate limit 500 records/s");
     }
 
     #[test]

@@ -113,6 +113,12 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         None => None,
     };
     let store: Arc<dyn BlockStore> = wal.unwrap_or_else(|| Arc::new(NoBlockStore));
+    let mut backpressure = Backpressure::new(
+        doc.file.job.backpressure,
+        doc.file.job.backpressure_initial_rate,
+        sources.len(),
+        batch_ms,
+    );
     let mut names = Vec::with_capacity(sources.len());
     let mut handles = Vec::with_capacity(sources.len());
     for (source, spec) in sources {
@@ -124,9 +130,11 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
                 store.clone(),
                 block,
                 receiver_partitions,
+                backpressure.initial_rate(),
             )),
         });
     }
+    backpressure.start(&names, &mut handles);
     // On recovery the clock continues after the checkpoint's batch (see docs/operations.md).
     let resumed = checkpointer.as_ref().and_then(|c| c.resumed());
     let first_index = resumed.map_or(0, |(index, _, _)| index);
@@ -142,7 +150,6 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         zero_time,
         default_partitions,
     };
-    let mut backpressure = Backpressure::new(doc.file.job.backpressure, names.len(), batch_ms);
     let mut executor = Executor::new(names, nodes, sinks, dead_letter, settings);
     if let Some(c) = checkpointer.as_mut() {
         c.resume(executor.operators_mut(), &source_names, &mut handles)?;

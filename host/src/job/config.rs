@@ -61,6 +61,11 @@ pub struct JobSection {
     /// (a PID estimator per source, as Spark's `spark.streaming.backpressure.enabled`).
     #[serde(default)]
     pub backpressure: bool,
+    /// With backpressure, records per second each source takes in until the estimator
+    /// has its first rate (Spark's `spark.streaming.backpressure.initialRate`); unset: no
+    /// cap but the sources' own limits.
+    #[serde(default)]
+    pub backpressure_initial_rate: Option<u64>,
 }
 
 fn default_batch_interval() -> Spanned<DurationMs> {

@@ -27,6 +27,21 @@ pub(super) fn check(doc: &JobDocument) -> Result<Topology, JobError> {
             ),
         ));
     }
+    match f.job.backpressure_initial_rate {
+        Some(0) => {
+            return Err(doc.error(
+                None,
+                "[job] backpressure_initial_rate must be at least 1 record per second",
+            ))
+        }
+        Some(_) if !f.job.backpressure => {
+            return Err(doc.error(
+                None,
+                "[job] backpressure_initial_rate needs `backpressure = true`",
+            ))
+        }
+        _ => {}
+    }
     if f.job.error_policy == super::ErrorPolicyConfig::DeadLetter && f.job.dead_letter.is_none() {
         return Err(doc.error(
             None,

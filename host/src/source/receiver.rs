@@ -47,16 +47,20 @@ pub struct ReceiverSpec {
 const RATE_POLL: Duration = Duration::from_millis(50);
 
 impl ReceiverSpec {
-    /// Starts the receiver and its block timer on `rt`; returns the batcher side.
+    /// Starts the receiver and its block timer on `rt`; returns the batcher side. With
+    /// `initial_rate` (backpressure's initial rate), the receiver reads no faster than
+    /// that from its first read until backpressure sets a rate.
     pub fn start(
         self,
         rt: &Handle,
         store: Arc<dyn BlockStore>,
         block_interval: Duration,
         partitions: Option<usize>,
+        initial_rate: Option<f64>,
     ) -> ReceiverInput {
         let generator = BlockGenerator::new(self.decoder.source(), store, self.max_buffered);
         let limiter = Arc::new(RateLimiter::new(self.rate_limit));
+        limiter.update_rate(initial_rate);
         let timer = {
             let g = generator.clone();
             rt.spawn(async move {

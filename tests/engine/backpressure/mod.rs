@@ -6,6 +6,7 @@
 //! batch. Also the generator (a direct source) under backpressure.
 
 mod harness;
+mod initial_rate;
 
 use std::time::Duration;
 
