@@ -213,3 +213,56 @@ fn a_new_consumer_can_start_after_the_stream_and_resumes_at_its_floor() {
         );
     }
 }
+
+#[test]
+fn a_payload_that_is_not_json_is_a_dead_letter_naming_its_sequence() {
+    let server = NatsServer::start();
+    server.create_stream("EVENTS", &["events.>"]);
+    raw_publish(
+        server.port,
+        &[
+            ("events.a".to_owned(), "{\"n\":1}".to_owned()),
+            ("events.a".to_owned(), "{oops".to_owned()),
+            ("events.b".to_owned(), "{\"n\":2}".to_owned()),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let job = format!(
+        r#"
+[job]
+name = "natsdead"
+batch_interval = "200ms"
+error_policy = "dead_letter"
+dead_letter = {{ path = "dead" }}
+[sources.in]
+kind = "nats"
+url = "{}"
+stream = "EVENTS"
+format = "json"
+[sinks.all]
+from = "in"
+kind = "files"
+path = "out"
+"#,
+        server.url()
+    );
+    let out = run_job(dir.path(), &job, 2);
+    assert_ok(&out);
+    let records = all_records(&dir.path().join("out"));
+    assert_eq!(
+        records,
+        vec![json!({"n": 1}), json!({"n": 2})],
+        "{}",
+        stderr(&out)
+    );
+    let dead = all_records(&dir.path().join("dead"));
+    assert_eq!(dead.len(), 1, "{}", stderr(&out));
+    let reason = dead[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(
+            "NATS stream `EVENTS` sequence 2 (subject `events.a`): the payload is not JSON"
+        ),
+        "{reason}"
+    );
+    assert_eq!(dead[0]["record"], json!("{oops"));
+}

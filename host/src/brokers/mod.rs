@@ -27,6 +27,7 @@ mod kafka_writer;
 mod nats_config;
 mod nats_conn;
 mod nats_js;
+mod nats_proto;
 mod nats_reader;
 mod nats_writer;
 mod rate;
