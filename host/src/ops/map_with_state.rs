@@ -18,7 +18,7 @@ use super::state_store::{StatePartition, StateStore};
 use super::update_fn::{Entry, UpdateFn};
 use super::update_state::merge_running;
 use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
-use crate::record::{write_pair, Batch, Partition};
+use crate::record::{Batch, Partition};
 
 /// Settings of [`MapWithState`].
 #[derive(Debug, Clone)]
@@ -269,19 +269,7 @@ impl Operator for StateSnapshots {
             return Ok(StreamValue::NotValid);
         }
         let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        let parts = shared
-            .store
-            .parts
-            .par_iter()
-            .map(|part| {
-                let mut p = Partition::with_capacity(part.len(), part.len() * 16);
-                for (k, e) in part.iter() {
-                    p.push_with(|out| write_pair(out, k, &e.state));
-                }
-                p
-            })
-            .collect();
-        Ok(StreamValue::Rdd(Batch::new(parts)))
+        Ok(StreamValue::Rdd(shared.store.to_pairs()))
     }
 }
 

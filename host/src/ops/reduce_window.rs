@@ -330,8 +330,15 @@ impl Operator for ReduceByKeyAndWindow {
             state.extend(kept);
         }
         self.buffer.drop_until(t - w);
-        // Written straight from the state maps (no copy of every key and value first).
-        Ok(self.emit(self.state.iter().map(|m| m.iter())))
+        // Written straight from the state maps (no copy of every key and value first), keys
+        // in byte order: hash-map order depends on the map's history, which a restore does
+        // not reproduce, so a batch replayed after a restore would list its records in
+        // another order.
+        Ok(self.emit(self.state.iter().map(|m| {
+            let mut entries: Vec<(&Vec<u8>, &Vec<u8>)> = m.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            entries.into_iter()
+        })))
     }
 
     fn snapshot(&self) -> Option<Vec<u8>> {

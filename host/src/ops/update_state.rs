@@ -47,19 +47,7 @@ impl UpdateStateByKey {
 
     /// The whole state as pairs.
     fn emit(&self) -> StreamValue {
-        let parts = self
-            .store
-            .parts
-            .par_iter()
-            .map(|part| {
-                let mut p = Partition::with_capacity(part.len(), part.len() * 16);
-                for (k, e) in part.iter() {
-                    p.push_with(|out| write_pair(out, k, &e.state));
-                }
-                p
-            })
-            .collect();
-        StreamValue::Rdd(Batch::new(parts))
+        StreamValue::Rdd(self.store.to_pairs())
     }
 
     fn load_initial(&mut self, cx: &OpContext<'_>) -> Result<(), OpError> {
