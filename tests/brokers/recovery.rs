@@ -60,8 +60,8 @@ path = "out/n"
     )
 }
 
-/// Starts the job and kills it (SIGKILL) as soon as its first batch is in the sink (before
-/// the first periodic checkpoint: only the start-up checkpoint 0 pins the batch times and
+/// Starts the job and kills it (SIGKILL) as soon as its first batch with records is in the
+/// sink (before the first periodic checkpoint: only the start-up checkpoint 0 pins the batch times and
 /// where the source starts), then again after each delay from a restart; then runs it to
 /// the end and checks counts.
 fn crash_and_recover(dir: &Path, job: &str, kills_after_ms: &[u64]) {
@@ -78,14 +78,22 @@ fn crash_and_recover(dir: &Path, job: &str, kills_after_ms: &[u64]) {
             .unwrap()
     };
     let n_dir = dir.join("out/n");
-    let has_output = || {
-        std::fs::read_dir(&n_dir)
-            .is_ok_and(|mut d| d.any(|e| e.unwrap().metadata().is_ok_and(|m| m.len() > 0)))
+    // A batch with records: `count` writes 0 for the empty batches before the source
+    // has fetched anything, and a kill then would prove nothing.
+    let with_records = |path: std::path::PathBuf| {
+        std::fs::read_to_string(path).is_ok_and(|t| {
+            t.lines()
+                .any(|l| l.trim().parse::<i64>().is_ok_and(|n| n > 0))
+        })
     };
+    let has_output =
+        || std::fs::read_dir(&n_dir).is_ok_and(|mut d| d.any(|e| with_records(e.unwrap().path())));
     let late = kill_at_first_output(&mut spawn(), &dir.join("ckpt"), has_output);
     // With a checkpoint every 2 batches of 200 ms the window is about 200 ms; a loaded
     // machine may miss it, which weakens this run but does not make it wrong.
-    eprintln!("first kill at the first output; periodic checkpoint already written: {late}");
+    eprintln!(
+        "first kill at the first batch with records; periodic checkpoint already written: {late}"
+    );
     for (round, ms) in kills_after_ms.iter().enumerate() {
         let mut child = spawn();
         std::thread::sleep(Duration::from_millis(*ms));
