@@ -21,7 +21,8 @@ fn job_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn every_example_job_validates() {
-    plugin_wasm("words"); // the examples load plugins/dist/words.wasm
+    // The examples load plugins/dist/words.wasm.
+    plugin_wasm("words");
     // `wordcount/dir.toml` watches a directory its README tells to create first; validate
     // checks that it exists.
     std::fs::create_dir_all("/tmp/wordcount-in").unwrap();

@@ -55,7 +55,10 @@ fn example_text() -> String {
 /// the job has checkpoints and only `files` sinks, which the comparison needs.
 fn sink_dirs(text: &str) -> Vec<String> {
     let table: toml::Table = toml::from_str(text).unwrap();
-    assert!(table.contains_key("checkpoint"), "the example has no [checkpoint]");
+    assert!(
+        table.contains_key("checkpoint"),
+        "the example has no [checkpoint]"
+    );
     let sinks = table["sinks"].as_table().unwrap();
     sinks
         .iter()
@@ -116,7 +119,10 @@ fn the_stateful_example_killed_at_random_gives_the_output_of_an_uninterrupted_ru
          kills within {span} ms)"
     );
     assert!(kills >= 8, "only {kills} runs were killed before finishing");
-    assert!(mid_run > 0, "no kill landed while the job was writing output");
+    assert!(
+        mid_run > 0,
+        "no kill landed while the job was writing output"
+    );
     let mut last = run_cmd(&crashed, BATCHES, &["--clock", "virtual"]);
     last.env("RUST_LOG", "sluice=info");
     let stderr = String::from_utf8_lossy(&run_ok(last).stderr).into_owned();
