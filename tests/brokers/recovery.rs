@@ -10,12 +10,13 @@ use crate::jobs::{all_records, assert_ok, run_job, stderr, sum_by_key};
 use crate::kafka_client::writer;
 use crate::replay::kill_at_first_output;
 
-const RECORDS: usize = 6000;
-const WORDS: usize = 50;
+/// Records produced by each crash test, and distinct words among them.
+pub const RECORDS: usize = 6000;
+pub const WORDS: usize = 50;
 
 /// A job: `source` (TOML of `[sources.in]`) → count per word and per batch, and a running
 /// count per word (keyed state) → files, with a checkpoint every 2 batches.
-fn job(source: &str) -> String {
+pub fn job(source: &str) -> String {
     format!(
         r#"
 [job]
@@ -64,7 +65,7 @@ path = "out/n"
 /// sink (before the first periodic checkpoint: only the start-up checkpoint 0 pins the batch times and
 /// where the source starts), then again after each delay from a restart; then runs it to
 /// the end and checks counts.
-fn crash_and_recover(dir: &Path, job: &str, kills_after_ms: &[u64]) {
+pub fn crash_and_recover(dir: &Path, job: &str, kills_after_ms: &[u64]) {
     std::fs::write(dir.join("job.toml"), job).unwrap();
     let spawn = || {
         Command::new(env!("CARGO_BIN_EXE_sluice"))
