@@ -79,3 +79,45 @@ every_batches = 1000000
         .collect();
     assert_eq!(later, ["\"d1\"\n"], "d.txt is read once, in a later batch");
 }
+
+#[test]
+fn a_batch_log_without_a_checkpoint_does_not_cut_a_fresh_run() {
+    let root = tempfile::tempdir().unwrap();
+    let (input, out) = (root.path().join("in"), root.path().join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    let job = root.path().join("job.toml");
+    std::fs::write(
+        &job,
+        "[job]\nname = \"files\"\nbatch_interval = \"1s\"\n\n[sources.lines]\nkind = \
+         \"files\"\npath = \"in\"\n\n[sinks.out]\nkind = \"files\"\nfrom = \"lines\"\npath = \
+         \"out\"\n\n[checkpoint]\ndir = \"ckpt\"\n",
+    )
+    .unwrap();
+    let virt = ["--clock", "virtual"];
+    add(&input, "a.txt", &["a1"]);
+    run_ok(run_cmd(&job, 1, &virt));
+    assert_eq!(outputs(&out)["batch-1000.jsonl"], "\"a1\"\n");
+    // The checkpoints go (deleted by hand); the direct batch log of batch 1000 stays.
+    let ckpt = root.path().join("ckpt");
+    for e in std::fs::read_dir(&ckpt).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "meta") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    assert!(ckpt.join("wal-direct").exists());
+    add(&input, "b.txt", &["b1"]);
+    // A fresh run reads both files in its first batch, not the old log's end (a only).
+    let run = run_ok(run_cmd(&job, 1, &virt));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("Removing a direct batch log without a checkpoint"),
+        "{stderr}"
+    );
+    let mut lines: Vec<String> = outputs(&out)["batch-1000.jsonl"]
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    assert_eq!(lines, ["\"a1\"", "\"b1\""]);
+}

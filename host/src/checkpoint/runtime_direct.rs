@@ -25,6 +25,17 @@ impl Checkpointer {
             return Ok(());
         }
         let after = self.last.as_ref().map(|m| m.batch_time);
+        if after.is_none() {
+            // No checkpoint: the job starts from scratch (checkpoint 0 comes before any
+            // batch end is logged), so a log left here is from an earlier life of the
+            // directory and must not cut this run's batches.
+            let stale = DirectLog::dir_of(&self.settings.dir);
+            if stale.exists() {
+                tracing::warn!(dir = %stale.display(),
+                    "Removing a direct batch log without a checkpoint (from an earlier run).");
+                std::fs::remove_dir_all(&stale).map_err(|e| CheckpointError::io(&stale, e))?;
+            }
+        }
         self.direct = Some(DirectLog::open(&self.settings.dir, after).map_err(invalid)?);
         Ok(())
     }

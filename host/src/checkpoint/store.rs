@@ -351,7 +351,7 @@ impl CheckpointStore {
                 removed += 1;
             }
         }
-        for sub in ["state", "wal"] {
+        for sub in ["state", "wal", "wal-direct"] {
             let p = self.dir.join(sub);
             if p.exists() {
                 std::fs::remove_dir_all(&p).map_err(|e| CheckpointError::io(&p, e))?;

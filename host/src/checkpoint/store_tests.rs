@@ -159,7 +159,12 @@ fn reset_removes_only_checkpoint_files() {
     store
         .write(meta(1, None), vec![blob("s", false, b"f1")])
         .unwrap();
+    for log in ["wal/src", "wal-direct"] {
+        std::fs::create_dir_all(dir.path().join(log)).unwrap();
+        std::fs::write(dir.path().join(log).join("000000000001.wal"), b"x").unwrap();
+    }
     assert_eq!(store.reset().unwrap(), 1);
     assert!(store.list().unwrap().is_empty());
+    assert!(!dir.path().join("wal").exists() && !dir.path().join("wal-direct").exists());
     assert!(dir.path().join("keep.txt").exists());
 }

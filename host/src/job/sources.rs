@@ -1,8 +1,8 @@
 //! `[sources.NAME]`: where records come from. A closed set, tagged by `kind`.
 //!
 //! Replayable ("direct") sources are pulled at each batch time: `queue`, `generator`,
-//! `files`. Pushed sources ("receivers") run as tasks and are cut into blocks: `tcp`,
-//! `stdin`.
+//! `files`, and the brokers `kafka`, `redis` and `nats`. Pushed sources ("receivers") run
+//! as tasks and are cut into blocks: `tcp`, `stdin`.
 
 use std::path::PathBuf;
 
@@ -67,7 +67,7 @@ pub struct GeneratorConfig {
     /// Seed of the pseudo-random sequence.
     #[serde(default)]
     pub seed: u64,
-    /// Partitions per batch. Default: the number of worker threads.
+    /// Partitions per batch. Default: 2.
     #[serde(default)]
     pub partitions: Option<usize>,
 }

@@ -109,7 +109,7 @@ pub trait DirectSource: Send {
     fn seek(&mut self, position: &serde_json::Value) -> Result<(), SourceError>;
 
     /// Called once a checkpoint that recorded `position` is durable: sources that
-    /// acknowledge or commit offsets upstream (Kafka, Redis) do it here, never earlier.
+    /// acknowledge or commit offsets upstream (Kafka, Redis, NATS) do it here, never earlier.
     fn committed(&mut self, _position: &serde_json::Value) {}
 
     /// Backpressure: take in at most `per_second` records per second from now on (`None`:
