@@ -22,6 +22,16 @@ pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 /// A fast hash set, as [`FastMap`].
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<KeyHasher>>;
 
+/// The entries of a keyed map in key byte order. Hash-map order depends on the map's
+/// history, which a restore from a checkpoint does not reproduce; operators that emit
+/// from keyed state use this order, so a batch replayed after a restore lists its records
+/// exactly as before (sinks that number records per batch rely on it).
+pub fn sorted_by_key<V>(map: &FastMap<Vec<u8>, V>) -> Vec<(&Vec<u8>, &V)> {
+    let mut entries: Vec<(&Vec<u8>, &V)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
 /// A hasher for short byte keys: word-at-a-time multiply-xor, then a full avalanche, so
 /// that keys differing in a few bits (encoded integers) spread over all hash bits (Fx
 /// alone leaves the high bits that hashbrown probes with poorly mixed).

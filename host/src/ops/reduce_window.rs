@@ -15,7 +15,7 @@
 use rayon::prelude::*;
 
 use super::functions::{FilterFn, Group, InverseFn, ReduceFn};
-use super::keyed::{combine_batch, group_batch, FastMap, Groups, KeyOf};
+use super::keyed::{combine_batch, group_batch, sorted_by_key, FastMap, Groups, KeyOf};
 use super::window::{TimeBuffer, WindowSpec};
 use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
 use crate::record::{write_pair, Batch, Partition};
@@ -330,15 +330,8 @@ impl Operator for ReduceByKeyAndWindow {
             state.extend(kept);
         }
         self.buffer.drop_until(t - w);
-        // Written straight from the state maps (no copy of every key and value first), keys
-        // in byte order: hash-map order depends on the map's history, which a restore does
-        // not reproduce, so a batch replayed after a restore would list its records in
-        // another order.
-        Ok(self.emit(self.state.iter().map(|m| {
-            let mut entries: Vec<(&Vec<u8>, &Vec<u8>)> = m.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            entries.into_iter()
-        })))
+        // Written straight from the state maps (no copy of every key and value first).
+        Ok(self.emit(self.state.iter().map(|m| sorted_by_key(m).into_iter())))
     }
 
     fn snapshot(&self) -> Option<Vec<u8>> {

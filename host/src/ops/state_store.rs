@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use super::codec::{Reader, Writer};
-use super::keyed::{key_partition, FastMap, FastSet};
+use super::keyed::{key_partition, sorted_by_key, FastMap, FastSet};
 use super::BatchTime;
 use crate::record::{write_pair, Batch, Partition};
 
@@ -116,17 +116,13 @@ impl StateStore {
     }
 
     /// Every entry as a `[key, state]` pair record, one output partition per state
-    /// partition, keys in byte order inside each. Hash-map order depends on the map's
-    /// history, which a restore does not reproduce; this order depends on the state
-    /// alone, so a batch replayed after a restore lists its records exactly as before
-    /// (sinks that number records per batch, such as Redis and NATS, rely on it).
+    /// partition, keys in byte order inside each ([`sorted_by_key`]).
     pub fn to_pairs(&self) -> std::sync::Arc<Batch> {
         let parts = self
             .parts
             .par_iter()
             .map(|part| {
-                let mut entries: Vec<(&Vec<u8>, &StateEntry)> = part.map.iter().collect();
-                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let entries = sorted_by_key(&part.map);
                 let mut p = Partition::with_capacity(entries.len(), entries.len() * 16);
                 for (k, e) in entries {
                     p.push_with(|out| write_pair(out, k, &e.state));
