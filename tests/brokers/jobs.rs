@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,16 +11,31 @@ use sluice::brokers::{KafkaReader, KafkaStart};
 use crate::harness::{RedisServer, Tansu};
 use crate::kafka_client::{reader_config, writer};
 
+/// `sluice run DIR/job.toml --batches N` with `RUST_LOG=warn`; callers add arguments,
+/// redirect its output and run or spawn it.
+pub fn sluice_run(dir: &Path, batches: u64) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    c.arg("run")
+        .arg(dir.join("job.toml"))
+        .args(["--batches", &batches.to_string()])
+        .env("RUST_LOG", "warn");
+    c
+}
+
+/// Starts the job in `dir` with `--quiet` and its output discarded (to be killed).
+pub fn spawn_quiet(dir: &Path, batches: u64) -> Child {
+    sluice_run(dir, batches)
+        .arg("--quiet")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start sluice")
+}
+
 /// Writes `job.toml` into `dir` and runs `sluice run job.toml --batches N`.
 pub fn run_job(dir: &Path, job: &str, batches: u64) -> Output {
     std::fs::write(dir.join("job.toml"), job).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.join("job.toml"))
-        .args(["--batches", &batches.to_string()])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run sluice")
+    sluice_run(dir, batches).output().expect("run sluice")
 }
 
 pub fn stderr(out: &Output) -> String {

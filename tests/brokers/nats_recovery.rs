@@ -2,11 +2,10 @@
 //! on its checkpoint counts every message once; a job rides out a nats-server restart;
 //! the sink's `Nats-Msg-Id`s make a replayed batch land once.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use crate::jobs::{all_records, assert_ok, stderr};
+use crate::jobs::{all_records, assert_ok, sluice_run, spawn_quiet, stderr};
 use crate::nats::{ack_floor, produce, source};
 use crate::nats_server::NatsServer;
 use crate::recovery::{crash_and_recover, job, RECORDS, WORDS};
@@ -23,18 +22,6 @@ fn kill_delays(seed: u64, n: usize) -> Vec<u64> {
             700 + (x >> 33) % 1100
         })
         .collect()
-}
-
-fn spawn_job(dir: &Path, batches: u64) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.join("job.toml"))
-        .args(["--batches", &batches.to_string(), "--quiet"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 #[test]
@@ -87,11 +74,7 @@ path = "out"
         source(&server, "max_rate = 500")
     );
     std::fs::write(dir.path().join("job.toml"), job).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.path().join("job.toml"))
-        .args(["--batches", "45"])
-        .env("RUST_LOG", "warn")
+    let child = sluice_run(dir.path(), 45)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -149,7 +132,7 @@ subject = "out.lines"
         server.url()
     );
     std::fs::write(dir.path().join("job.toml"), &job).unwrap();
-    let mut child = spawn_job(dir.path(), 20);
+    let mut child = spawn_quiet(dir.path(), 20);
     // Kill about two batches after the start-up checkpoint 0, before the first periodic
     // one (batch 4), so that the batches already published are published again.
     crate::harness::wait_until("checkpoint 0", Duration::from_secs(30), || {
@@ -162,10 +145,7 @@ subject = "out.lines"
     child.kill().unwrap();
     child.wait().unwrap();
     let before = server.messages("OUT");
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.path().join("job.toml"))
-        .args(["--batches", "20"])
+    let out = sluice_run(dir.path(), 20)
         .env("RUST_LOG", "info")
         .output()
         .unwrap();
@@ -207,11 +187,7 @@ path = "out"
     );
     std::fs::write(dir.path().join("job.toml"), job).unwrap();
     let log = dir.path().join("stderr.txt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.path().join("job.toml"))
-        .args(["--batches", "25"])
-        .env("RUST_LOG", "warn")
+    let mut child = sluice_run(dir.path(), 25)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()

@@ -2,11 +2,11 @@
 //! several times and restarted on its checkpoint; every record is counted exactly once.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::harness::{RedisServer, Tansu};
-use crate::jobs::{all_records, assert_ok, run_job, stderr, sum_by_key};
+use crate::jobs::{all_records, assert_ok, run_job, sluice_run, spawn_quiet, stderr, sum_by_key};
 use crate::kafka_client::writer;
 use crate::replay::kill_at_first_output;
 
@@ -67,17 +67,7 @@ path = "out/n"
 /// the end and checks counts.
 pub fn crash_and_recover(dir: &Path, job: &str, kills_after_ms: &[u64]) {
     std::fs::write(dir.join("job.toml"), job).unwrap();
-    let spawn = || {
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("run")
-            .arg(dir.join("job.toml"))
-            .args(["--batches", "40", "--quiet"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let spawn = || spawn_quiet(dir, 40);
     let n_dir = dir.join("out/n");
     // A batch with records: `count` writes 0 for the empty batches before the source
     // has fetched anything, and a kill then would prove nothing.
@@ -260,11 +250,7 @@ path = "out"
         server.url()
     );
     std::fs::write(dir.path().join("job.toml"), job).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.path().join("job.toml"))
-        .args(["--batches", "25"])
-        .env("RUST_LOG", "warn")
+    let child = sluice_run(dir.path(), 25)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -8,12 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::{RedisServer, Tansu};
-use crate::jobs::{assert_ok, stderr};
+use crate::jobs::{assert_ok, sluice_run, spawn_quiet, stderr};
 use crate::kafka_client::writer;
 
 /// Records the producer adds, in chunks of `CHUNK` every 70 ms.
@@ -149,15 +148,7 @@ pub fn run_with_random_kills(
     let seed = seed();
     let mut rng = Lcg(seed);
     for round in 0..KILLS {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .arg("run")
-            .arg(dir.join("job.toml"))
-            .args(["--batches", &BATCHES.to_string(), "--quiet"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_quiet(dir, BATCHES);
         if round == 0 {
             let late = kill_at_first_output(&mut child, &dir.join("ckpt"), &mut has_output);
             assert!(
@@ -179,13 +170,7 @@ pub fn run_with_random_kills(
         at_kill(round);
     }
     producer.join().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .arg("run")
-        .arg(dir.join("job.toml"))
-        .args(["--batches", &BATCHES.to_string(), "--quiet"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let out = sluice_run(dir, BATCHES).arg("--quiet").output().unwrap();
     assert_ok(&out);
     (seed, out)
 }
