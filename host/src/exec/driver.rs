@@ -44,6 +44,19 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// `--checkpoint-dir` and `--allow-plugin-change`.
     pub checkpoint: CheckpointFlags,
+    /// Called with the report of every batch once it completed (`sluice serve` keeps
+    /// them for the job's status and log).
+    pub on_batch: Option<BatchHook>,
+}
+
+/// A callback that receives each batch's report.
+#[derive(Clone)]
+pub struct BatchHook(pub Arc<dyn Fn(&BatchReport) + Send + Sync>);
+
+impl std::fmt::Debug for BatchHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchHook")
+    }
 }
 
 /// What a run did.
@@ -241,6 +254,9 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         report.processing = started.elapsed();
         report.scheduling_delay = delay;
         backpressure.after_batch(time, &counts, report.processing, delay, &mut handles);
+        if let Some(hook) = &options.on_batch {
+            (hook.0)(&report);
+        }
         if !options.quiet {
             let rate = Backpressure::progress_suffix(&source_names, &handles);
             eprintln!("{}{rate}", progress_line(&name, &report));
