@@ -177,3 +177,20 @@ fn max_jobs_is_refused_with_the_quota_limit_and_use() {
     assert_eq!(alice.delete(&format!("/v1/jobs/{first}")).status, 200);
     alice.submit_ok(&job, "");
 }
+
+#[test]
+fn sluice_run_says_a_plugin_by_uploaded_name_is_for_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job.toml");
+    std::fs::write(&job, wordcount_job("1s", "")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["validate", job.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("job.toml:5:1: plugin `words`: `name = \"words\"` names a plugin uploaded to `sluice serve`"),
+        "{err}"
+    );
+}
