@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod checkpoint;
 mod client;
 mod plugin;
+mod plugin_build;
 mod run;
 mod serve;
 mod validate;

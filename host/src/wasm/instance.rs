@@ -29,7 +29,7 @@ pub(crate) struct InstanceState {
 /// Raised by the epoch callback when a call passes its deadline.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("deadline exceeded")]
-struct DeadlineExceeded;
+pub(crate) struct DeadlineExceeded;
 
 /// One live instance of a plugin with the typed exports it needs.
 pub(crate) struct PluginInstance {
@@ -179,7 +179,7 @@ where
 }
 
 /// Epoch ticks covering `d` (at least one).
-fn ticks(d: Duration) -> u64 {
+pub(crate) fn ticks(d: Duration) -> u64 {
     (d.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64).max(1)
 }
 

@@ -13,6 +13,7 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use wasmtime::component::Component;
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, Module,
     PoolingAllocationConfig, WasmBacktraceDetails,
@@ -78,6 +79,8 @@ pub struct WasmRuntime {
     /// Modules compiled by this process, by the SHA-256 of their bytes and whether they
     /// were compiled for the metered engine.
     modules: Mutex<HashMap<([u8; 32], bool), Module>>,
+    /// Components compiled by this process, keyed the same way.
+    components: Mutex<HashMap<([u8; 32], bool), Component>>,
     pooling: bool,
     _ticker: EpochTicker,
 }
@@ -109,6 +112,7 @@ impl WasmRuntime {
             fuel_engine,
             cache,
             modules: Mutex::new(HashMap::new()),
+            components: Mutex::new(HashMap::new()),
             pooling,
             _ticker: ticker,
         }))
@@ -168,6 +172,31 @@ impl WasmRuntime {
         let hit = self.cache_stats().is_some_and(|s| s.hits > before);
         modules.insert(key, module.clone());
         Ok((module, hit))
+    }
+
+    /// [`WasmRuntime::compile`] for a component: compiled once per process, cached on
+    /// disk like modules.
+    pub(crate) fn compile_component(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        fuel: bool,
+    ) -> Result<(Component, bool), PluginError> {
+        let key = (Sha256::digest(bytes).into(), fuel);
+        let engine = self.engine(fuel)?;
+        let mut components = self.components.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = components.get(&key) {
+            return Ok((c.clone(), true));
+        }
+        let before = self.cache_stats().map_or(0, |s| s.hits);
+        let component =
+            Component::from_binary(engine, bytes).map_err(|e| PluginError::Invalid {
+                path: path.to_owned(),
+                message: format!("not a valid WebAssembly component: {}", e.root_cause()),
+            })?;
+        let hit = self.cache_stats().is_some_and(|s| s.hits > before);
+        components.insert(key, component.clone());
+        Ok((component, hit))
     }
 }
 
