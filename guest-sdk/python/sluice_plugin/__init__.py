@@ -198,10 +198,26 @@ class _LogHandler(_logging.Handler):
             pass
 
 
+def _batch_seconds() -> float:
+    return _run.CURRENT.batch_time_ms / 1000
+
+
+def _batch_ns() -> int:
+    return _run.CURRENT.batch_time_ms * 1_000_000
+
+
 def _attach_to_host(host_log) -> None:
-    """Inside a component: route `log`, `print` and `logging` to the host's log."""
+    """Inside a component: route `log`, `print` and `logging` to the host's log, and the
+    `time` module's clocks to the batch time (a component has no clock; core modules'
+    WASI clocks read the batch time too, docs/abi.md section 8)."""
     global _host_log
     _host_log = host_log
+    import time
+
+    for name in ("time", "monotonic", "perf_counter", "process_time", "thread_time"):
+        setattr(time, name, _batch_seconds)
+    for name in ("time_ns", "monotonic_ns", "perf_counter_ns", "process_time_ns", "thread_time_ns"):
+        setattr(time, name, _batch_ns)
     _sys.stdout = _LogStream(3)
     _sys.stderr = _LogStream(2)
     root = _logging.getLogger()

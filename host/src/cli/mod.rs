@@ -8,6 +8,7 @@ mod checkpoint;
 mod client;
 mod plugin;
 mod plugin_build;
+mod plugin_init;
 mod run;
 mod serve;
 mod validate;

@@ -25,6 +25,9 @@ pub enum PluginCommand {
     /// Build a Python or JavaScript plugin into a WebAssembly component
     /// (componentize-py or ComponentizeJS; see docs/components.md).
     Build(super::plugin_build::BuildCommand),
+    /// Create a plugin project (rust, python, js or c) that builds with one command and
+    /// passes `sluice plugin test` as it is.
+    Init(super::plugin_init::InitCommand),
 }
 
 impl PluginCommand {
@@ -34,6 +37,7 @@ impl PluginCommand {
             PluginCommand::Inspect(cmd) => cmd.execute(),
             PluginCommand::Test(cmd) => cmd.execute(),
             PluginCommand::Build(cmd) => cmd.execute(),
+            PluginCommand::Init(cmd) => cmd.execute(),
         }
     }
 }
