@@ -59,7 +59,7 @@ fn make_batch(vocab: &[String], words: usize, rng: &mut Rng) -> (Vec<usize>, Arc
 }
 
 struct Ctx {
-    rejected: Mutex<Vec<sluice::ops::DeadLetter>>,
+    rejected: Mutex<Vec<sluice::record::DeadLetter>>,
 }
 
 impl Ctx {

@@ -4,6 +4,9 @@
 //! operators, partitions in parallel on rayon) → sinks, with checkpoint barriers in the
 //! same flow. See `docs/architecture.md` for the tour.
 
+#![forbid(unsafe_code)]
+
+pub mod base;
 pub mod batch;
 pub mod brokers;
 pub mod checkpoint;

@@ -1,5 +1,7 @@
 //! The `sluice` command line: parses arguments and hands each subcommand to `cli::*`.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

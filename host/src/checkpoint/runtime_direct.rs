@@ -19,9 +19,12 @@ impl Checkpointer {
     /// batches after the loaded checkpoint.
     pub(super) fn open_direct_log(
         &mut self,
-        handles: &[SourceHandle],
+        sources: &[(String, SourceHandle)],
     ) -> Result<(), CheckpointError> {
-        if !handles.iter().any(|h| matches!(h, SourceHandle::Direct(_))) {
+        if !sources
+            .iter()
+            .any(|(_, h)| matches!(h, SourceHandle::Direct(_)))
+        {
             return Ok(());
         }
         let after = self.last.as_ref().map(|m| m.batch_time);

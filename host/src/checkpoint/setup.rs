@@ -7,9 +7,11 @@ use super::fingerprint::Fingerprint;
 use super::meta::ClockName;
 use super::recovery::layout_of;
 use super::runtime::Checkpointer;
-use super::{CheckpointConfig, CheckpointError};
-use crate::exec::Node;
+use super::settings::CheckpointSettings;
+use super::CheckpointError;
+use crate::job::CheckpointConfig;
 use crate::job::JobDocument;
+use crate::ops::Operator;
 
 /// The `sluice run` flags about checkpoints.
 #[derive(Debug, Clone, Default)]
@@ -20,16 +22,19 @@ pub struct CheckpointFlags {
     pub allow_plugin_change: bool,
 }
 
-/// The fingerprint of a job whose operators are `nodes`.
+/// The fingerprint of a job whose operators are `ops` (stream name, operator).
 ///
 /// # Errors
 /// [`CheckpointError`] when a plugin cannot be read.
-pub fn job_fingerprint(doc: &JobDocument, nodes: &[Node]) -> Result<Fingerprint, CheckpointError> {
+pub fn job_fingerprint<'a>(
+    doc: &JobDocument,
+    ops: impl Iterator<Item = (&'a str, &'a dyn Operator)>,
+) -> Result<Fingerprint, CheckpointError> {
     let dir = doc.path.parent().unwrap_or(std::path::Path::new("."));
     let mut fp = Fingerprint::from_job(&doc.text, dir, doc.batch_ms())?;
-    for n in nodes {
-        if let Some(layout) = layout_of(n.op.as_ref()) {
-            fp.layouts.insert(n.name.clone(), layout);
+    for (name, op) in ops {
+        if let Some(layout) = layout_of(op) {
+            fp.layouts.insert(name.to_owned(), layout);
         }
     }
     Ok(fp)
@@ -41,9 +46,9 @@ pub fn job_fingerprint(doc: &JobDocument, nodes: &[Node]) -> Result<Fingerprint,
 /// # Errors
 /// [`CheckpointError`] when the directory is missing or unusable, or the checkpoint in it
 /// belongs to a different job.
-pub fn checkpointer_for(
+pub fn checkpointer_for<'a>(
     doc: &JobDocument,
-    nodes: &[Node],
+    ops: impl Iterator<Item = (&'a str, &'a dyn Operator)>,
     clock: ClockName,
     flags: &CheckpointFlags,
 ) -> Result<Option<Checkpointer>, CheckpointError> {
@@ -64,8 +69,8 @@ pub fn checkpointer_for(
             })
         }
     };
-    let settings = config.settings(dir);
-    let fingerprint = job_fingerprint(doc, nodes)?;
+    let settings = CheckpointSettings::new(&config, dir);
+    let fingerprint = job_fingerprint(doc, ops)?;
     let job = doc.file.job.name.clone();
     Checkpointer::open(
         settings,

@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::file::{self, META_MAGIC, STATE_MAGIC};
 use super::meta::{CheckpointMeta, OperatorState, StateRef};
 use super::CheckpointError;
+use crate::base::dir_name;
 
 /// Test hook: milliseconds to pause between writing the state files and committing the
 /// metadata, so that a test can kill the process in the middle of a checkpoint.
@@ -59,23 +60,6 @@ pub struct Loaded {
     pub states: Vec<LoadedState>,
     /// Newer checkpoints that were skipped, with why (corrupt or truncated).
     pub skipped: Vec<String>,
-}
-
-/// A directory name for a stream or source: letters, digits, `_` and `-` as they are,
-/// every other byte as `%XX`.
-pub fn dir_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if out.is_empty() {
-        out.push_str("%00");
-    }
-    out
 }
 
 /// A job's checkpoint directory.

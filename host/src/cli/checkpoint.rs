@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use sluice::checkpoint::{dir_name, CheckpointStore, DirLock, SourcePosition};
+use sluice::base::dir_name;
+use sluice::checkpoint::{CheckpointStore, DirLock, SourcePosition};
 use sluice::wal::{list_segments, read_segment, WriteAheadLog};
 
 /// `sluice checkpoint ...`

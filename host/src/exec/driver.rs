@@ -1,33 +1,17 @@
-//! The driver: picks batch times from the clock, pulls the sources, runs the executor on
-//! this (non-tokio) thread, prints progress, and stops cleanly on request.
+//! `sluice run`: a loop over a [`Job`] — wait for each batch time on the clock, step,
+//! print progress — that stops cleanly on request (Ctrl-C, SIGTERM, `--batches`).
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use super::backpressure::Backpressure;
-use super::executor::{BatchReport, ExecSettings, Executor};
-use super::plan::{Plan, PlanMode, SourceSpec};
+use super::executor::BatchReport;
+use super::job::{ClockKind, Job, JobEnv};
 use super::progress::progress_line;
 use super::stop::StopSignal;
 use super::ExecError;
-use crate::batch::{BlockStore, NoBlockStore};
-use crate::checkpoint::{checkpointer_for, CheckpointFlags, ClockName};
+use crate::base::now_ms;
+use crate::checkpoint::CheckpointFlags;
 use crate::job::JobDocument;
-use crate::ops::BatchTime;
-use crate::source::SourceHandle;
 use crate::wasm::{RuntimeConfig, WasmRuntime};
-
-/// Where batch times come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ClockKind {
-    /// Real time: the first batch is at the next multiple of the block interval after
-    /// start, and each batch waits for its time.
-    #[default]
-    Wall,
-    /// Batch i is at `i * batch_interval` from zero, and batches run back to back without
-    /// waiting (tests, replays, benchmarks).
-    Virtual,
-}
 
 /// How to run a job.
 #[derive(Debug, Clone, Default)]
@@ -55,26 +39,13 @@ pub struct RunSummary {
     pub reports: Vec<BatchReport>,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 /// Runs a checked job until `options.batches` batches ran or a stop is requested.
 ///
 /// # Errors
 /// [`ExecError`] when the job cannot start or a batch fails.
 pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecError> {
-    let runtime =
+    let wasm =
         WasmRuntime::new(RuntimeConfig::from_env()).map_err(|e| ExecError::Setup(e.to_string()))?;
-    let plan = Plan::build(doc, &runtime, PlanMode::Run)?;
-    let clock = match options.clock {
-        ClockKind::Wall => ClockName::Wall,
-        ClockKind::Virtual => ClockName::Virtual,
-    };
-    let mut checkpointer = checkpointer_for(doc, &plan.nodes, clock, &options.checkpoint)?;
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("sluice-io")
@@ -89,192 +60,45 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             stop.raise();
         });
     }
-    let plan_block_ms = plan.block_ms;
-    let block = Duration::from_millis(plan.block_ms as u64);
-    let Plan {
-        name,
-        batch_ms,
-        receiver_partitions,
-        default_partitions,
-        policy,
-        sources,
-        nodes,
-        sinks,
-        dead_letter,
-        ..
-    } = plan;
-    let receivers: Vec<String> = sources
-        .iter()
-        .filter(|(_, s)| matches!(s, SourceSpec::Receiver(_)))
-        .map(|(n, _)| n.clone())
-        .collect();
-    let wal = match checkpointer.as_mut() {
-        Some(c) => c.block_store(&receivers, receiver_partitions)?,
-        None => None,
+    let env = JobEnv {
+        wasm,
+        io: tokio.handle().clone(),
+        clock: options.clock,
+        checkpoint: options.checkpoint.clone(),
+        pool: None,
     };
-    let store: Arc<dyn BlockStore> = wal.unwrap_or_else(|| Arc::new(NoBlockStore));
-    let mut backpressure = Backpressure::new(
-        doc.file.job.backpressure,
-        doc.file.job.backpressure_initial_rate,
-        sources.len(),
-        batch_ms,
-    );
-    let mut names = Vec::with_capacity(sources.len());
-    let mut handles = Vec::with_capacity(sources.len());
-    for (source, spec) in sources {
-        names.push(source);
-        handles.push(match spec {
-            SourceSpec::Direct(d) => SourceHandle::Direct(d),
-            SourceSpec::Receiver(r) => SourceHandle::Receiver(r.start(
-                tokio.handle(),
-                store.clone(),
-                block,
-                receiver_partitions,
-                backpressure.initial_rate(),
-            )),
-        });
-    }
-    backpressure.start(&names, &mut handles);
-    // On recovery the clock continues after the checkpoint's batch (see docs/operations.md).
-    let resumed = checkpointer.as_ref().and_then(|c| c.resumed());
-    let first_index = resumed.map_or(0, |(index, _, _)| index);
-    let zero_time: BatchTime = match (resumed, options.clock) {
-        (Some((_, _, zero)), _) => zero,
-        (None, ClockKind::Virtual) => 0,
-        (None, ClockKind::Wall) => first_wall_batch(now_ms(), batch_ms, plan_block_ms) - batch_ms,
-    };
-    let source_names = names.clone();
-    let settings = ExecSettings {
-        policy,
-        batch_ms,
-        zero_time,
-        default_partitions,
-    };
-    let mut executor = Executor::new(names, nodes, sinks, dead_letter, settings);
-    if let Some(c) = checkpointer.as_mut() {
-        c.resume(executor.operators_mut(), &source_names, &mut handles)?;
-        if resumed.is_none() {
-            // Checkpoint 0 pins the zero time and where the sources start, so that a crash
-            // before the first periodic checkpoint still resumes on the same batch times.
-            let ops = executor.operators_mut();
-            c.after_batch(
-                0,
-                zero_time,
-                zero_time,
-                ops,
-                &source_names,
-                &mut handles,
-                true,
-            )?;
-        }
-    }
-    let mut summary = RunSummary::default();
-    let mut i: i64 = first_index as i64 + 1;
-    let mut time = zero_time + batch_ms;
-    loop {
-        let done = first_index + summary.batches;
-        if options.batches.is_some_and(|n| done >= n) || options.stop.is_raised() {
-            break;
-        }
-        time = zero_time + i * batch_ms;
-        if options.clock == ClockKind::Wall {
-            let wait = time - now_ms();
-            if wait > 0 && options.stop.wait(Duration::from_millis(wait as u64)) {
-                break;
-            }
-        }
-        let delay = match options.clock {
-            ClockKind::Wall => Duration::from_millis((now_ms() - time).max(0) as u64),
-            ClockKind::Virtual => Duration::ZERO,
-        };
-        let started = std::time::Instant::now();
-        let mut inputs = Vec::with_capacity(handles.len());
-        for (k, h) in handles.iter_mut().enumerate() {
-            let mut input = match (checkpointer.as_mut(), &mut *h) {
-                // The batch ends where it ended before a crash, or where it ends now,
-                // logged before it runs (docs/operations.md).
-                (Some(c), SourceHandle::Direct(s)) => {
-                    let name = &source_names[k];
-                    let input = match c.direct_end(name, time) {
-                        Some(end) => s.next_batch_to(time, &end),
-                        None => s.next_batch(time),
-                    }
-                    .map_err(|source| ExecError::Source { time, source })?;
-                    c.log_direct_end(name, time, &s.position())?;
-                    input
-                }
-                _ => h
-                    .next_batch(time)
-                    .map_err(|source| ExecError::Source { time, source })?,
-            };
-            if let (Some(c), SourceHandle::Receiver(_)) = (checkpointer.as_ref(), &*h) {
-                // With the write-ahead log, the batch is what the log allocates to it.
-                if let Some(logged) = c.receiver_batch(&source_names[k], time)? {
-                    input = logged;
-                }
-            }
-            inputs.push(input);
-        }
-        let counts = Backpressure::counts(&inputs);
-        let mut report = executor.run_batch(time, inputs)?;
-        if let Some(c) = checkpointer.as_mut() {
-            let ops = executor.operators_mut();
-            c.after_batch(
-                done + 1,
-                time,
-                zero_time,
-                ops,
-                &source_names,
-                &mut handles,
-                false,
-            )?;
-        } else {
-            // Without checkpoints a batch is safe once it completed: sources that
-            // acknowledge upstream (Redis, Kafka group commits) do it now.
-            for h in &mut handles {
-                if let SourceHandle::Direct(s) = h {
-                    let position = s.position();
-                    s.committed(&position);
-                }
-            }
-        }
-        report.processing = started.elapsed();
-        report.scheduling_delay = delay;
-        backpressure.after_batch(time, &counts, report.processing, delay, &mut handles);
-        if !options.quiet {
-            let rate = Backpressure::progress_suffix(&source_names, &handles);
-            eprintln!("{}{rate}", progress_line(&name, &report));
-        }
-        summary.reports.push(report);
-        summary.batches += 1;
-        i += 1;
-    }
-    executor.flush(time)?;
-    if let Some(c) = checkpointer.as_mut().filter(|_| summary.batches > 0) {
-        let done = first_index + summary.batches;
-        let ops = executor.operators_mut();
-        c.after_batch(
-            done,
-            time,
-            zero_time,
-            ops,
-            &source_names,
-            &mut handles,
-            true,
-        )?;
-    }
-    drop(handles);
+    let mut job = Job::start(doc, &env)?;
+    let summary = drive(&mut job, options)?;
+    job.finish()?;
     tokio.shutdown_timeout(Duration::from_millis(100));
     Ok(summary)
 }
 
-/// The first batch time with the wall clock: the next multiple of the block interval (or
-/// of the batch interval, if shorter) after `now`, so that the first batch comes within
-/// one block interval of start instead of waiting for a whole batch interval; the next
-/// batches follow one batch interval apart.
-fn first_wall_batch(now: i64, batch_ms: i64, block_ms: i64) -> i64 {
-    let grain = block_ms.min(batch_ms).max(1);
-    (now / grain + 1) * grain
+/// Steps `job` at its batch times until `options.batches` batches are done or a stop is
+/// requested.
+fn drive(job: &mut Job, options: &RunOptions) -> Result<RunSummary, ExecError> {
+    let mut summary = RunSummary::default();
+    loop {
+        if options.batches.is_some_and(|n| job.batches_done() >= n) || options.stop.is_raised() {
+            return Ok(summary);
+        }
+        if job.clock() == ClockKind::Wall {
+            let wait = job.next_batch_time() - now_ms();
+            if wait > 0 && options.stop.wait(Duration::from_millis(wait as u64)) {
+                return Ok(summary);
+            }
+        }
+        let report = job.step()?;
+        if !options.quiet {
+            eprintln!(
+                "{}{}",
+                progress_line(job.name(), &report),
+                job.rate_suffix()
+            );
+        }
+        summary.reports.push(report);
+        summary.batches += 1;
+    }
 }
 
 async fn wait_for_signal() {
@@ -296,18 +120,5 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::first_wall_batch;
-
-    #[test]
-    fn the_first_wall_batch_waits_at_most_one_block() {
-        assert_eq!(first_wall_batch(10_050, 1000, 200), 10_200);
-        assert_eq!(first_wall_batch(10_200, 1000, 200), 10_400);
-        assert_eq!(first_wall_batch(10_050, 100, 200), 10_100);
-        assert_eq!(first_wall_batch(5, 1000, 0), 6);
     }
 }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::plan::{Node, SinkSlot};
 use super::ExecError;
-use crate::ops::{BatchTime, DeadLetter, ErrorPolicy, OpContext, Operator, StreamValue};
+use crate::ops::{ErrorPolicy, OpContext, Operator, StreamValue};
+use crate::record::{BatchTime, DeadLetter};
 use crate::sink::DeadLetterSink;
 use crate::source::SourceBatch;
 

@@ -1,22 +1,27 @@
 //! Running a job: the plan (runtime graph built from the job file), the executor (one
-//! batch through every stream, then the sinks), and the driver (clock, sources, batches,
-//! progress, shutdown).
+//! batch through every stream, then the sinks), the steppable job runtime ([`Job`]:
+//! start → step → finish) and `sluice run`'s driver loop over it (clock, progress,
+//! shutdown).
 
 mod backpressure;
 mod driver;
 mod executor;
+mod job;
+mod pid;
 mod plan;
 mod progress;
 mod stop;
 
-pub use driver::{run, ClockKind, RunOptions, RunSummary};
+pub use driver::{run, RunOptions, RunSummary};
 pub use executor::{BatchReport, ExecSettings, Executor};
-pub use plan::{Node, Plan, PlanMode, SinkSlot, SourceSpec};
+pub use job::{ClockKind, FinishReport, Job, JobEnv, KEPT_REPORTS};
+pub use plan::{Node, Plan, PlanMode, SinkSlot};
 pub use progress::progress_line;
 pub use stop::StopSignal;
 
 use crate::job::JobError;
-use crate::ops::{BatchTime, OpError};
+use crate::ops::OpError;
+use crate::record::BatchTime;
 use crate::sink::SinkError;
 use crate::source::SourceError;
 use crate::wasm::PluginError;

@@ -5,15 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::ExecError;
-use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig, SourceConfig};
+use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig};
 use crate::ops::narrow::NarrowChain;
 use crate::ops::registry::{self, BuildContext, Built};
 use crate::ops::{ErrorPolicy, Operator};
 use crate::sink::{self, DeadLetterSink, Sink};
-use crate::source::{
-    DirectSource, FilesSource, GeneratorSource, KafkaSource, LineDecoder, NatsSource, QueueSource,
-    ReceiverKind, ReceiverSpec, RedisSource,
-};
+use crate::source::{self, SourceSpec};
 use crate::wasm::{Limits, Plugin, WasmRuntime};
 
 /// Whether the plan is for running or only for checking (`sluice validate` opens no
@@ -24,14 +21,6 @@ pub enum PlanMode {
     Run,
     /// Build everything else, open nothing for writing.
     Validate,
-}
-
-/// A source before the job starts.
-pub enum SourceSpec {
-    /// Pulled at each batch time.
-    Direct(Box<dyn DirectSource>),
-    /// Started as a receiver task when the job starts.
-    Receiver(ReceiverSpec),
 }
 
 /// One derived stream (or a fused chain of them).
@@ -97,12 +86,9 @@ impl Plan {
 
         let mut sources = Vec::with_capacity(f.sources.len());
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
-        for (name, config) in &f.sources {
+        for name in f.sources.keys() {
             index.insert(name.clone(), sources.len());
-            sources.push((
-                name.clone(),
-                build_source(doc, name, config.get_ref(), batch_ms)?,
-            ));
+            sources.push((name.clone(), source::build(doc, name)?));
         }
 
         // How many readers each stream has (streams and sinks): only a stream with exactly
@@ -276,76 +262,4 @@ fn load_plugins(
         plugins.insert(name.clone(), plugin);
     }
     Ok(plugins)
-}
-
-fn build_source(
-    doc: &JobDocument,
-    name: &str,
-    config: &SourceConfig,
-    batch_ms: i64,
-) -> Result<SourceSpec, ExecError> {
-    let at = || Some(doc.file.sources[name].span());
-    Ok(match config {
-        SourceConfig::Generator(c) => {
-            SourceSpec::Direct(Box::new(GeneratorSource::new(name, c, batch_ms)))
-        }
-        SourceConfig::Queue(c) => {
-            let json = match (&c.path, &c.data) {
-                (Some(p), None) => {
-                    let p = doc.resolve(p);
-                    std::fs::read_to_string(&p).map_err(|e| {
-                        doc.error(
-                            at(),
-                            format!("source `{name}`: cannot read {}: {e}", p.display()),
-                        )
-                    })?
-                }
-                (None, Some(d)) => d.clone(),
-                _ => {
-                    return Err(doc
-                        .error(
-                            at(),
-                            format!("source `{name}`: set exactly one of `path` and `data`"),
-                        )
-                        .into())
-                }
-            };
-            SourceSpec::Direct(Box::new(
-                QueueSource::from_json(name, &json, c.input_partitions)
-                    .map_err(|e| doc.error(at(), e.to_string()))?,
-            ))
-        }
-        SourceConfig::Files(c) => {
-            let dir = doc.resolve(&c.path);
-            if !dir.is_dir() {
-                return Err(doc
-                    .error(
-                        at(),
-                        format!("source `{name}`: no such directory {}", dir.display()),
-                    )
-                    .into());
-            }
-            SourceSpec::Direct(Box::new(FilesSource::new(name, dir, c)?))
-        }
-        SourceConfig::Tcp(c) => SourceSpec::Receiver(ReceiverSpec {
-            kind: ReceiverKind::Tcp {
-                host: c.host.clone(),
-                port: c.port,
-            },
-            decoder: LineDecoder::new(name, c.format),
-            max_line: c.max_line_length.0 as usize,
-            rate_limit: c.rate_limit,
-            max_buffered: usize::try_from(c.max_buffered.0).unwrap_or(usize::MAX),
-        }),
-        SourceConfig::Kafka(c) => SourceSpec::Direct(Box::new(KafkaSource::new(name, c, batch_ms))),
-        SourceConfig::Redis(c) => SourceSpec::Direct(Box::new(RedisSource::new(name, c, batch_ms))),
-        SourceConfig::Nats(c) => SourceSpec::Direct(Box::new(NatsSource::new(name, c, batch_ms))),
-        SourceConfig::Stdin(c) => SourceSpec::Receiver(ReceiverSpec {
-            kind: ReceiverKind::Stdin,
-            decoder: LineDecoder::new(name, c.format),
-            max_line: c.max_line_length.0 as usize,
-            rate_limit: c.rate_limit,
-            max_buffered: usize::try_from(c.max_buffered.0).unwrap_or(usize::MAX),
-        }),
-    })
 }

@@ -5,25 +5,42 @@
 //! ([`Topology`]); `exec::plan` then resolves plugins and builds the runtime types. Every
 //! error names the file, and the line and column when the problem has a place in it.
 
+mod brokers;
+mod checkpoint;
 mod config;
 mod graph;
+mod nats;
+mod ops;
 mod sinks;
 mod sources;
 mod streams;
+mod text;
 mod units;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+pub use brokers::{
+    KafkaSinkConfig, KafkaSourceConfig, KafkaStart, RecordFormat, RedisSinkConfig, RedisSinkIds,
+    RedisSourceConfig, RedisStart,
+};
+pub use checkpoint::{CheckpointConfig, WalFsyncConfig};
 pub use config::{
     DeadLetterConfig, ErrorPolicyConfig, JobFile, JobSection, LimitsConfig, PluginConfig,
 };
 pub use graph::Topology;
+pub use nats::{NatsSinkConfig, NatsSourceConfig, NatsStart};
+pub use ops::{
+    CombineConfig, EventTimeConfig, FnOp, FnRef, KeyedConfig, MapWithStateConfig, NoArgs,
+    ReduceByKeyConfig, ReduceConfig, ReduceWindowConfig, RepartitionConfig, TransformConfig,
+    UpdateStateConfig, WindowConfig,
+};
 pub use sinks::{FilesSinkConfig, PrintSinkConfig, SinkConfig, SinkKind, StdoutSinkConfig};
 pub use sources::{
     FilesSourceConfig, Format, GeneratorConfig, QueueConfig, SourceConfig, StdinConfig, TcpConfig,
 };
-pub use streams::{FnOp, FnRef, NoArgs, OpConfig, ReduceByKeyConfig, StreamConfig};
+pub use streams::{OpConfig, StreamConfig};
+pub use text::line_column;
 pub use units::{parse_duration, parse_size, ByteSize, DurationMs};
 
 /// Errors in a job file.
@@ -84,7 +101,7 @@ impl JobDocument {
             Ok(f) => f,
             Err(e) => {
                 let message = e.message().trim_end().to_owned();
-                let span = e.span().map(|s| refine_span(&text, s, &message));
+                let span = e.span().map(|s| text::refine_span(&text, s, &message));
                 return Err(error_in(path, &text, span, message));
             }
         };
@@ -94,7 +111,8 @@ impl JobDocument {
             file,
             topology: Topology::default(),
         };
-        doc.topology = graph::check(&doc)?;
+        doc.topology =
+            graph::check(&doc.file, &doc.text).map_err(|(span, m)| doc.error(span, m))?;
         Ok(doc)
     }
 
@@ -106,21 +124,7 @@ impl JobDocument {
     /// The span of `key = value`'s value inside the table at `table` (the table itself
     /// when the key is not written there, e.g. defaulted).
     pub fn field_span(&self, table: Range<usize>, key: &str) -> Range<usize> {
-        let message = format!("unknown field `{key}`");
-        let key_span = refine_span(&self.text, table.clone(), &message);
-        if key_span == table {
-            return table;
-        }
-        let rest = &self.text[key_span.end..];
-        let value_start = rest
-            .find('=')
-            .map(|i| i + 1 + rest[i + 1..].len() - rest[i + 1..].trim_start().len())
-            .unwrap_or(0);
-        let value_len = rest[value_start..]
-            .find(['\n', '#'])
-            .unwrap_or(rest.len() - value_start);
-        let start = key_span.end + value_start;
-        start..start + rest[value_start..value_start + value_len].trim_end().len()
+        text::field_span(&self.text, table, key)
     }
 
     /// Resolves a path written in the job file against the file's directory.
@@ -141,7 +145,7 @@ fn error_in(path: &Path, text: &str, span: Option<Range<usize>>, message: String
     let path = path.display().to_string();
     match span {
         Some(span) => {
-            let (line, column) = line_column(text, span.start);
+            let (line, column) = text::line_column(text, span.start);
             JobError::At {
                 path,
                 line,
@@ -151,60 +155,6 @@ fn error_in(path: &Path, text: &str, span: Option<Range<usize>>, message: String
         }
         None => JobError::Invalid { path, message },
     }
-}
-
-/// 1-based line and column (in characters) of byte `offset`.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
-/// Where the table whose span is `span` ends: toml spans a `[table]` by its header only,
-/// so its keys run up to the next header.
-fn table_end(text: &str, span: &Range<usize>) -> usize {
-    let end = span.end.min(text.len());
-    if !text[span.start.min(end)..].starts_with('[') {
-        return end;
-    }
-    let mut at = end;
-    for line in text[end..].split_inclusive('\n') {
-        if line.trim_start().starts_with('[') {
-            break;
-        }
-        at += line.len();
-    }
-    at
-}
-
-/// serde reports an unknown field of a tagged enum at the enclosing table; when the
-/// message names the key, point at the key itself.
-fn refine_span(text: &str, span: Range<usize>, message: &str) -> Range<usize> {
-    let Some(rest) = message.strip_prefix("unknown field `") else {
-        return span;
-    };
-    let Some(key) = rest.split('`').next() else {
-        return span;
-    };
-    let region = &text[span.start.min(text.len())..table_end(text, &span)];
-    let mut offset = span.start;
-    for line in region.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        if let Some(after) = trimmed.strip_prefix(key) {
-            if after.trim_start().starts_with('=') {
-                return offset + indent..offset + indent + key.len();
-            }
-        }
-        offset += line.len();
-    }
-    // Inline tables: `{ ..., key = ... }`.
-    if let Some(i) = region.find(&format!(" {key} =")) {
-        return span.start + i + 1..span.start + i + 1 + key.len();
-    }
-    span
 }
 
 #[cfg(test)]

@@ -25,12 +25,12 @@ pub enum SourceConfig {
     /// Lines from standard input.
     Stdin(StdinConfig),
     /// Kafka topics as a direct stream: one batch partition per Kafka partition.
-    Kafka(crate::brokers::KafkaSourceConfig),
+    Kafka(super::brokers::KafkaSourceConfig),
     /// Redis Streams through a consumer group, acknowledged after each checkpoint.
-    Redis(crate::brokers::RedisSourceConfig),
+    Redis(super::brokers::RedisSourceConfig),
     /// A NATS JetStream stream through a durable pull consumer, acknowledged after each
     /// checkpoint.
-    Nats(crate::brokers::NatsSourceConfig),
+    Nats(super::nats::NatsSourceConfig),
 }
 
 /// How lines become records.

@@ -1,15 +1,16 @@
 //! `[streams.NAME]`: one operation over parent streams. The operation's settings are an
-//! enum tagged by `op`; to add an operation, add a variant here and an arm in
-//! `ops::registry::build` (see `docs/architecture.md`).
+//! enum tagged by `op` (settings structs in `job/ops.rs`); to add an operation, add a
+//! variant here and an arm in `ops::registry::build` (see `docs/architecture.md`).
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::units::DurationMs;
-use crate::ops::config::{
-    CombineConfig, EventTimeConfig, KeyedConfig, MapWithStateConfig, ReduceConfig,
-    ReduceWindowConfig, RepartitionConfig, TransformConfig, UpdateStateConfig, WindowConfig,
+use super::ops::{
+    CombineConfig, EventTimeConfig, FnOp, KeyedConfig, MapWithStateConfig, NoArgs,
+    ReduceByKeyConfig, ReduceConfig, ReduceWindowConfig, RepartitionConfig, TransformConfig,
+    UpdateStateConfig, WindowConfig,
 };
+use super::units::DurationMs;
 
 /// A derived stream.
 #[derive(Debug, Deserialize)]
@@ -34,10 +35,6 @@ impl StreamConfig {
             .collect()
     }
 }
-
-/// A function: a built-in name (`sum`) or `plugin.function`. (Plain strings: serde loses
-/// spans inside tagged enums; `JobDocument::field_span` finds the place for errors.)
-pub type FnRef = String;
 
 /// The operations, tagged by `op`.
 #[derive(Debug, Deserialize)]
@@ -66,7 +63,6 @@ pub enum OpConfig {
     /// Combines the values of each key with a built-in (`sum`, `count`, `min`, `max`) or a
     /// plugin reduce function, through a hash shuffle.
     ReduceByKey(ReduceByKeyConfig),
-    // DStream operations of `ops/` (settings in `ops::config`, built by `ops::build`).
     /// The records of every parent, first parent first.
     Union(NoArgs),
     /// Pairs `[record, count]` per batch.
@@ -177,30 +173,4 @@ impl OpConfig {
             _ => Vec::new(),
         }
     }
-}
-
-/// Settings of operations that take one function.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FnOp {
-    /// `plugin.function`.
-    #[serde(rename = "fn")]
-    pub func: FnRef,
-}
-
-/// Settings of operations that take none.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoArgs {}
-
-/// `op = "reduce_by_key"`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReduceByKeyConfig {
-    /// `sum`, `count`, `min`, `max`, or `plugin.function` (reduce shape).
-    #[serde(rename = "fn")]
-    pub func: FnRef,
-    /// Output partitions; default: the number of input partitions.
-    #[serde(default)]
-    pub partitions: Option<usize>,
 }

@@ -7,10 +7,6 @@ use std::sync::Arc;
 
 use super::builtin::Builtin;
 use super::combine_by_key::{CombineByKey, Combiner};
-use super::config::{
-    CombineConfig, EventTimeConfig, MapWithStateConfig, ReduceWindowConfig, UpdateStateConfig,
-    WindowConfig,
-};
 use super::event_time::{self, EventTimeWindow};
 use super::functions::{FilterFn, InverseFn, ReduceFn};
 use super::map_with_state::{self, MapWithState, StateSnapshots};
@@ -20,6 +16,10 @@ use super::update_fn::UpdateFn;
 use super::update_state::UpdateStateByKey;
 use super::window::WindowSpec;
 use super::{Operator, PluginFn};
+use crate::job::{
+    CombineConfig, EventTimeConfig, MapWithStateConfig, ReduceWindowConfig, UpdateStateConfig,
+    WindowConfig,
+};
 use crate::job::{DurationMs, JobError, OpConfig};
 use crate::record::{json_to_msgpack, Batch, Partition};
 

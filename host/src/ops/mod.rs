@@ -15,14 +15,12 @@ use std::sync::{Arc, Mutex};
 
 use sluice_abi::{Ctx, Shape};
 
-use crate::record::Batch;
+use crate::record::{Batch, BatchTime, DeadLetter};
 use crate::wasm::{CallError, CallOutput, Plugin};
 
 pub mod build;
 pub mod builtin;
-pub mod codec;
 pub mod combine_by_key;
-pub mod config;
 pub mod count;
 pub mod event_time;
 pub mod functions;
@@ -50,10 +48,6 @@ pub mod window;
 
 #[cfg(test)]
 mod testutil;
-
-/// Batch times, in milliseconds (since the Unix epoch with the wall clock; since zero with
-/// the virtual clock).
-pub type BatchTime = i64;
 
 /// What a stream produced at one batch time.
 #[derive(Debug, Clone, Default)]
@@ -108,17 +102,6 @@ pub enum ErrorPolicy {
     Skip,
     /// Send the record with the reason to the dead-letter sink.
     DeadLetter,
-}
-
-/// A record that failed, with where and why.
-#[derive(Debug, Clone)]
-pub struct DeadLetter {
-    /// The stream whose operator rejected it.
-    pub stream: String,
-    /// The encoded record.
-    pub record: Vec<u8>,
-    /// Why, naming the plugin and function when a plugin rejected it.
-    pub reason: String,
 }
 
 /// Errors of operators; the executor fails the batch with it.

@@ -17,7 +17,8 @@ use rayon::prelude::*;
 use super::functions::{FilterFn, Group, InverseFn, ReduceFn};
 use super::keyed::{combine_batch, group_batch, sorted_by_key, FastMap, Groups, KeyOf};
 use super::window::{TimeBuffer, WindowSpec};
-use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+use crate::record::{codec, BatchTime};
 use crate::record::{write_pair, Batch, Partition};
 
 /// Per-batch reduced values: `(canonical key, value)` lists, one per partition.

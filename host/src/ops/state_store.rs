@@ -10,9 +10,9 @@
 
 use rayon::prelude::*;
 
-use super::codec::{Reader, Writer};
 use super::keyed::{key_partition, sorted_by_key, FastMap, FastSet};
-use super::BatchTime;
+use crate::record::codec::{Reader, Writer};
+use crate::record::BatchTime;
 use crate::record::{write_pair, Batch, Partition};
 
 /// One key's state.

@@ -4,9 +4,10 @@
 //! recovery is dropped by the stream's duplicate window instead of stored twice.
 
 use super::{Sink, SinkError};
-use crate::brokers::{encode_for_sink, NatsSinkConfig, NatsWriter};
-use crate::ops::BatchTime;
+use crate::brokers::{encode_for_sink, NatsWriter};
+use crate::job::NatsSinkConfig;
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Publishes batches to a JetStream subject.
 pub struct NatsSink {

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use super::broker::{batch_error, encode_batch};
 use super::{Sink, SinkError};
-use crate::brokers::{BrokerError, RedisSinkConfig, RedisSinkIds, RedisStreamWriter};
-use crate::ops::BatchTime;
+use crate::brokers::{BrokerError, RedisStreamWriter};
+use crate::job::{RedisSinkConfig, RedisSinkIds};
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Appends batches to a Redis stream.
 pub struct RedisSink {

@@ -4,7 +4,7 @@ use sluice_abi::msgpack;
 
 use super::lines::{Line, OVERLONG_PREFIX};
 use crate::job::Format;
-use crate::ops::DeadLetter;
+use crate::record::DeadLetter;
 use crate::record::{json_to_msgpack, Partition};
 
 /// Decodes lines of one source in one format.

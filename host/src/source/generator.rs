@@ -15,7 +15,7 @@ use sluice_abi::msgpack;
 
 use super::{DirectSource, SourceBatch, SourceError};
 use crate::job::{Format, GeneratorConfig};
-use crate::ops::BatchTime;
+use crate::record::BatchTime;
 use crate::record::{Batch, Partition};
 
 const SYLLABLES_C: &[u8] = b"bcdfghjklmnprstvwxyz";

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::receiver::{pump, ReceiverSpec};
+use super::pump::{pump, ReceiverSpec};
 use crate::batch::{BlockGenerator, RateLimiter};
 
 /// Reads standard input to its end.
