@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use super::{Block, BlockGenerator, BlockStore, RateLimiter, SourceBatch};
@@ -71,6 +72,18 @@ impl ReceiverInput {
     /// The rate limit in force, records per second, if any (shown in the progress line).
     pub fn rate_limit(&self) -> Option<f64> {
         self.limiter.limit()
+    }
+
+    /// A clean stop: the receiver stops reading (its task is cancelled between two reads,
+    /// so every record read is already in the block generator) and the block timer
+    /// stops; returns once both tasks are gone. The next [`ReceiverInput::take_batch`]
+    /// then takes everything received, the unsealed current block included.
+    pub fn stop_reading(&mut self, rt: &Handle) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+            // Cancelled or already finished: either way the task no longer pushes.
+            let _ = rt.block_on(task);
+        }
     }
 
     /// Seals the current block and makes the batch at `time` of the blocks the store

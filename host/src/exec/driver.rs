@@ -1,16 +1,19 @@
 //! `sluice run`: a loop over a [`Job`] — wait for each batch time on the clock, step,
-//! print progress — that stops cleanly on request (Ctrl-C, SIGTERM, `--batches`).
+//! print progress — that stops cleanly on request (Ctrl-C, SIGTERM, the end of stdin:
+//! a final batch of what the receivers received) or after `--batches`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::executor::BatchReport;
 use super::job::{ClockKind, Job, JobEnv};
 use super::progress::progress_line;
-use super::stop::StopSignal;
+use super::stop::{on_signals, StopSignal};
 use super::ExecError;
 use crate::base::now_ms;
 use crate::checkpoint::CheckpointFlags;
 use crate::job::JobDocument;
+use crate::source::InputEnded;
 use crate::wasm::{RuntimeConfig, WasmRuntime};
 
 /// How to run a job.
@@ -22,9 +25,10 @@ pub struct RunOptions {
     pub batches: Option<u64>,
     /// No progress lines.
     pub quiet: bool,
-    /// Raised to stop after the current batch.
+    /// Raised to stop after the current batch and a final batch of what the receivers
+    /// received (also raised by a `stdin` source at the end of its input).
     pub stop: StopSignal,
-    /// Stop on Ctrl-C and SIGTERM.
+    /// Stop cleanly on Ctrl-C and SIGTERM; exit the process at once on a second one.
     pub handle_signals: bool,
     /// `--checkpoint-dir` and `--allow-plugin-change`.
     pub checkpoint: CheckpointFlags,
@@ -53,39 +57,75 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         .build()
         .map_err(|e| ExecError::Setup(format!("cannot start the I/O runtime: {e}")))?;
     if options.handle_signals {
-        let stop = options.stop.clone();
-        tokio.spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("Stop requested; finishing the current batch.");
-            stop.raise();
-        });
+        tokio.spawn(on_signals(options.stop.clone()));
     }
+    let input_ended: InputEnded = {
+        let stop = options.stop.clone();
+        Arc::new(move |_source: &str| stop.raise())
+    };
     let env = JobEnv {
         wasm,
         io: tokio.handle().clone(),
         clock: options.clock,
         checkpoint: options.checkpoint.clone(),
         pool: None,
+        input_ended: Some(input_ended),
     };
     let mut job = Job::start(doc, &env)?;
-    let summary = drive(&mut job, options)?;
+    let mut summary = RunSummary::default();
+    let finish = drive(&mut job, options, &mut summary)?;
+    if let Finish::Limit = finish {
+        job.end()?;
+        tokio.shutdown_timeout(Duration::from_millis(100));
+        return Ok(summary);
+    }
+    if let Some(report) = job.drain()? {
+        if !options.quiet {
+            let line = progress_line(job.name(), &report);
+            eprintln!("{line}{}{FINAL_BATCH_NOTE}", job.rate_suffix());
+        }
+        tracing::info!(
+            records = report.records_in,
+            "Stopped: the final batch took every record received before the stop."
+        );
+        summary.reports.push(report);
+        summary.batches += 1;
+    }
     job.finish()?;
     tokio.shutdown_timeout(Duration::from_millis(100));
     Ok(summary)
 }
 
+/// Ends the progress line of the final batch of a clean stop.
+const FINAL_BATCH_NOTE: &str = " (final batch: everything received before the stop)";
+
+/// Why the loop ended.
+enum Finish {
+    /// `--batches` batches are done: no final batch.
+    Limit,
+    /// A stop was requested (signal, end of stdin, a test): a final batch takes what the
+    /// receivers received.
+    Stop,
+}
+
 /// Steps `job` at its batch times until `options.batches` batches are done or a stop is
 /// requested.
-fn drive(job: &mut Job, options: &RunOptions) -> Result<RunSummary, ExecError> {
-    let mut summary = RunSummary::default();
+fn drive(
+    job: &mut Job,
+    options: &RunOptions,
+    summary: &mut RunSummary,
+) -> Result<Finish, ExecError> {
     loop {
-        if options.batches.is_some_and(|n| job.batches_done() >= n) || options.stop.is_raised() {
-            return Ok(summary);
+        if options.batches.is_some_and(|n| job.batches_done() >= n) {
+            return Ok(Finish::Limit);
+        }
+        if options.stop.is_raised() {
+            return Ok(Finish::Stop);
         }
         if job.clock() == ClockKind::Wall {
             let wait = job.next_batch_time() - now_ms();
             if wait > 0 && options.stop.wait(Duration::from_millis(wait as u64)) {
-                return Ok(summary);
+                return Ok(Finish::Stop);
             }
         }
         let report = job.step()?;
@@ -98,27 +138,5 @@ fn drive(job: &mut Job, options: &RunOptions) -> Result<RunSummary, ExecError> {
         }
         summary.reports.push(report);
         summary.batches += 1;
-    }
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -1,7 +1,8 @@
 //! [`Job`]: a running job that a scheduler drives one batch at a time —
 //! [`Job::start`] (plan, checkpoint recovery, receivers), [`Job::step`] (one batch:
 //! pull the sources, run the executor, the checkpoint barrier, backpressure) and
-//! [`Job::finish`] (flush the sinks, final checkpoint). `sluice run` is a loop over it
+//! [`Job::finish`] (a final batch of what the receivers received, flush the sinks, final
+//! checkpoint). `sluice run` is a loop over it
 //! (`exec::run`); a server steps many jobs on one shared worker pool.
 
 use std::collections::VecDeque;
@@ -20,7 +21,7 @@ use crate::checkpoint::{
 use crate::job::JobDocument;
 use crate::ops::Operator;
 use crate::record::BatchTime;
-use crate::source::{start_receiver, SourceHandle, SourceSpec};
+use crate::source::{start_receiver, InputEnded, SourceHandle, SourceSpec};
 use crate::wasm::WasmRuntime;
 
 /// Reports of the last batches a [`Job`] keeps for inspection.
@@ -51,6 +52,9 @@ pub struct JobEnv {
     pub checkpoint: CheckpointFlags,
     /// The pool the job's partitions run on; `None`: rayon's global pool.
     pub pool: Option<Arc<rayon::ThreadPool>>,
+    /// Called when a receiver's input ended for good and the job should stop (a `stdin`
+    /// source without `keep_running`); `None`: ignored.
+    pub input_ended: Option<InputEnded>,
 }
 
 impl std::fmt::Debug for JobEnv {
@@ -69,6 +73,8 @@ impl std::fmt::Debug for JobEnv {
 /// What [`Job::finish`] did.
 #[derive(Debug, Clone, Default)]
 pub struct FinishReport {
+    /// The final batch of what the receivers received, when `finish` ran it.
+    pub final_batch: Option<BatchReport>,
     /// Batches completed, those before a restart included.
     pub batches: u64,
     /// Batches this process ran.
@@ -112,6 +118,8 @@ pub struct Job {
     pool: Option<Arc<rayon::ThreadPool>>,
     reports: VecDeque<BatchReport>,
     stepped: u64,
+    io: tokio::runtime::Handle,
+    drained: bool,
 }
 
 impl Job {
@@ -179,6 +187,10 @@ impl Job {
         checkpointer: Option<Checkpointer>,
     ) -> Job {
         let block = Duration::from_millis(plan.block_ms as u64);
+        let ended: InputEnded = env
+            .input_ended
+            .clone()
+            .unwrap_or_else(|| Arc::new(|_: &str| {}));
         let mut sources: Vec<(String, SourceHandle)> = plan
             .sources
             .into_iter()
@@ -192,6 +204,7 @@ impl Job {
                         block,
                         plan.receiver_partitions,
                         backpressure.initial_rate(),
+                        ended.clone(),
                     )),
                 };
                 (name, handle)
@@ -222,6 +235,8 @@ impl Job {
             pool: env.pool.clone(),
             reports: VecDeque::new(),
             stepped: 0,
+            io: env.io.clone(),
+            drained: false,
         }
     }
 
@@ -325,12 +340,49 @@ impl Job {
         Ok(inputs)
     }
 
-    /// Stops the job: flushes the sinks, writes a final checkpoint (when the job
-    /// checkpoints and ran a batch), stops the receivers.
+    /// A clean stop's final batch: every receiver stops reading and one last step takes
+    /// everything they received (the unsealed block too). `None` when the job has no
+    /// receiver (nothing received to finish) or was drained before.
+    ///
+    /// # Errors
+    /// As [`Job::step`].
+    pub fn drain(&mut self) -> Result<Option<BatchReport>, ExecError> {
+        if std::mem::replace(&mut self.drained, true) {
+            return Ok(None);
+        }
+        let mut any = false;
+        for (_, h) in &mut self.running.sources {
+            if let SourceHandle::Receiver(r) = h {
+                r.stop_reading(&self.io);
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        self.step().map(Some)
+    }
+
+    /// Stops the job cleanly: [`Job::drain`] (unless done before), then flushes the sinks
+    /// and writes a final checkpoint (when the job checkpoints and ran a batch).
+    ///
+    /// # Errors
+    /// [`ExecError`] when the final batch fails, a sink cannot flush or the final
+    /// checkpoint fails.
+    pub fn finish(mut self) -> Result<FinishReport, ExecError> {
+        let final_batch = self.drain()?;
+        let mut report = self.end()?;
+        report.final_batch = final_batch;
+        Ok(report)
+    }
+
+    /// Stops the job without a final batch (what the receivers hold is dropped, or
+    /// replayed from the write-ahead log after a restart): flushes the sinks and writes a
+    /// final checkpoint. `sluice run --batches N` ends so.
     ///
     /// # Errors
     /// [`ExecError`] when a sink cannot flush or the final checkpoint fails.
-    pub fn finish(mut self) -> Result<FinishReport, ExecError> {
+    pub fn end(mut self) -> Result<FinishReport, ExecError> {
         let time = self.running.last_time;
         self.running.executor.flush(time)?;
         let mut checkpoint = None;
@@ -339,6 +391,7 @@ impl Job {
             checkpoint = c.resumed().map(|(index, _, _)| index);
         }
         Ok(FinishReport {
+            final_batch: None,
             batches: self.running.done,
             stepped: self.stepped,
             checkpoint,

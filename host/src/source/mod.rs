@@ -34,7 +34,7 @@ pub use generator::{vocabulary_word, GeneratorSource};
 pub use kafka::KafkaSource;
 pub use lines::LineSplitter;
 pub use nats::NatsSource;
-pub use pump::{ReceiverKind, ReceiverSpec};
+pub use pump::{InputEnded, ReceiverKind, ReceiverSpec};
 pub use queue::QueueSource;
 pub use receiver::start as start_receiver;
 pub use redis::RedisSource;

@@ -7,6 +7,7 @@
 //! rate. Unread input stays in the socket or pipe, so the sender is held back by TCP flow
 //! control or a full pipe; nothing read is ever dropped.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -22,9 +23,14 @@ use crate::record::Partition;
 pub enum ReceiverKind {
     /// A TCP client connected to `host:port`, reconnecting with backoff.
     Tcp { host: String, port: u16 },
-    /// Standard input, until its end.
-    Stdin,
+    /// Standard input, until its end; then the job stops (see [`InputEnded`]) unless
+    /// `keep_running`.
+    Stdin { keep_running: bool },
 }
+
+/// Called by a receiver whose input ended for good and that asks the job to stop (a
+/// `stdin` source without `keep_running`), with the source's name.
+pub type InputEnded = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Everything needed to start a receiver.
 #[derive(Debug, Clone)]
@@ -62,7 +68,9 @@ impl ReceiverSpec {
     /// The receiver of `[sources.NAME] kind = "stdin"`.
     pub fn stdin(name: &str, c: &StdinConfig) -> Self {
         ReceiverSpec {
-            kind: ReceiverKind::Stdin,
+            kind: ReceiverKind::Stdin {
+                keep_running: c.keep_running,
+            },
             decoder: LineDecoder::new(name, c.format),
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,

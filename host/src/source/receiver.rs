@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::pump::{ReceiverKind, ReceiverSpec};
+use super::pump::{InputEnded, ReceiverKind, ReceiverSpec};
 use crate::batch::{BlockGenerator, BlockStore, RateLimiter, ReceiverInput};
 
 /// Starts the receiver of `spec` and its block timer on `rt`; returns the batcher side.
 /// With `initial_rate` (backpressure's initial rate), the receiver reads no faster than
-/// that from its first read until backpressure sets a rate.
+/// that from its first read until backpressure sets a rate. `ended` is called when the
+/// input ends and the job should stop.
 pub fn start(
     spec: ReceiverSpec,
     rt: &Handle,
@@ -19,6 +20,7 @@ pub fn start(
     block_interval: Duration,
     partitions: Option<usize>,
     initial_rate: Option<f64>,
+    ended: InputEnded,
 ) -> ReceiverInput {
     let source = spec.decoder.source().to_owned();
     let generator = BlockGenerator::new(&source, store.clone(), spec.max_buffered);
@@ -42,7 +44,10 @@ pub fn start(
             ReceiverKind::Tcp { host, port } => {
                 rt.spawn(super::tcp::run(spec, host, port, g, rate))
             }
-            ReceiverKind::Stdin => rt.spawn(super::stdin::run(spec, g, rate)),
+            ReceiverKind::Stdin { keep_running } => {
+                let ended = (!keep_running).then_some(ended);
+                rt.spawn(super::stdin::run(spec, g, rate, ended))
+            }
         }
     };
     ReceiverInput::new(
