@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use super::ExecError;
 use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig};
+use crate::ops::build_context::{BuildContext, SharedLinks};
 use crate::ops::narrow::NarrowChain;
-use crate::ops::registry::{self, BuildContext, Built};
+use crate::ops::registry::{self, Built};
 use crate::ops::{ErrorPolicy, Operator};
 use crate::sink::{self, DeadLetterSink, Sink};
 use crate::source::{self, SourceSpec};
@@ -110,7 +111,7 @@ impl Plan {
             Op(Box<dyn Operator>),
         }
         let mut pending: Vec<(String, Vec<String>, Option<Pending>)> = Vec::new();
-        let links = crate::ops::build::SharedLinks::default();
+        let links = SharedLinks::default();
         for name in &doc.topology.order {
             let stream = f.streams[name].get_ref();
             let mut inputs: Vec<String> = stream

@@ -100,7 +100,8 @@ pub struct ReduceWindowConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStateConfig {
-    /// `sum`, `count` (running aggregates) or `plugin.function` (update_state shape).
+    /// A built-in (`sum`, `count`, `min`, `max`: running aggregates) or `plugin.function`
+    /// (update_state shape).
     #[serde(rename = "fn")]
     pub func: FnRef,
     /// State partitions; default: the job's `partitions`.
@@ -115,8 +116,8 @@ pub struct UpdateStateConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MapWithStateConfig {
-    /// `sum`, `count` (running aggregates emitting `[key, state]`) or `plugin.function`
-    /// (update_state shape).
+    /// A built-in (`sum`, `count`, `min`, `max`: running aggregates emitting `[key, state]`)
+    /// or `plugin.function` (update_state shape).
     #[serde(rename = "fn")]
     pub func: FnRef,
     /// State partitions; default: the job's `partitions`.

@@ -19,6 +19,7 @@ use crate::record::{Batch, BatchTime, DeadLetter};
 use crate::wasm::{CallError, CallOutput, Plugin};
 
 pub mod build;
+pub mod build_context;
 pub mod builtin;
 pub mod combine_by_key;
 pub mod count;
@@ -46,6 +47,8 @@ pub mod update_fn;
 pub mod update_state;
 pub mod window;
 
+#[cfg(test)]
+mod builtin_tests;
 #[cfg(test)]
 mod testutil;
 
