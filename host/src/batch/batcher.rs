@@ -127,7 +127,7 @@ impl Drop for ReceiverInput {
 }
 
 /// Spreads records evenly over `n` partitions, keeping their order.
-pub fn spread(parts: &[Partition], n: usize) -> Vec<Partition> {
+pub(crate) fn spread(parts: &[Partition], n: usize) -> Vec<Partition> {
     let n = n.max(1);
     let total: usize = parts.iter().map(Partition::len).sum();
     let mut out: Vec<Partition> = (0..n).map(|_| Partition::new()).collect();

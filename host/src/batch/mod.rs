@@ -16,7 +16,7 @@ mod rate;
 
 use std::sync::Arc;
 
-pub use batcher::{spread, ReceiverInput};
+pub use batcher::ReceiverInput;
 pub use blocks::{Block, BlockGenerator, BlockStore, NoBlockStore};
 pub use rate::{RateLimiter, MAX_READ, MIN_READ};
 

@@ -8,9 +8,9 @@ use serde_json::json;
 use super::*;
 use crate::checkpoint::{layout_of, CheckpointSettings};
 use crate::job::CheckpointConfig;
-use crate::ops::builtin::Builtin;
-use crate::ops::update_fn::UpdateFn;
-use crate::ops::update_state::UpdateStateByKey;
+use crate::ops::Builtin;
+use crate::ops::UpdateFn;
+use crate::ops::UpdateStateByKey;
 use crate::ops::{ErrorPolicy, OpContext, StreamValue};
 use crate::record::{json_to_msgpack, Batch, BatchTime, Partition};
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use sluice::base::dir_name;
 use sluice::checkpoint::{CheckpointStore, DirLock, SourcePosition};
+use sluice::dir_name;
 use sluice::wal::{list_segments, read_segment, WriteAheadLog};
 
 /// `sluice checkpoint ...`

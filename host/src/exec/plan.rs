@@ -6,10 +6,8 @@ use std::sync::Arc;
 
 use super::ExecError;
 use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig};
-use crate::ops::build_context::{BuildContext, SharedLinks};
-use crate::ops::narrow::NarrowChain;
-use crate::ops::registry::{self, Built};
-use crate::ops::{ErrorPolicy, Operator};
+use crate::ops::{self, BuildContext, Built, ErrorPolicy, NarrowChain, Operator, SharedLinks};
+
 use crate::sink::{self, DeadLetterSink, Sink};
 use crate::source::{self, SourceSpec};
 use crate::wasm::{Limits, Plugin, WasmRuntime};
@@ -83,127 +81,20 @@ impl Plan {
     ) -> Result<Plan, ExecError> {
         let f = &doc.file;
         let plugins = load_plugins(doc, runtime)?;
-        let batch_ms = doc.batch_ms();
-
         let mut sources = Vec::with_capacity(f.sources.len());
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         for name in f.sources.keys() {
             index.insert(name.clone(), sources.len());
             sources.push((name.clone(), source::build(doc, name)?));
         }
-
-        // How many readers each stream has (streams and sinks): only a stream with exactly
-        // one reader may disappear into a fused chain.
-        let mut readers: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in f.streams.values() {
-            for p in s.get_ref().parents() {
-                *readers.entry(p.get_ref().as_str()).or_default() += 1;
-            }
-        }
-        for s in f.sinks.values() {
-            *readers
-                .entry(s.get_ref().from.get_ref().as_str())
-                .or_default() += 1;
-        }
-
-        enum Pending {
-            Chain(NarrowChain),
-            Op(Box<dyn Operator>),
-        }
-        let mut pending: Vec<(String, Vec<String>, Option<Pending>)> = Vec::new();
-        let links = SharedLinks::default();
-        for name in &doc.topology.order {
-            let stream = f.streams[name].get_ref();
-            let mut inputs: Vec<String> = stream
-                .parents()
-                .iter()
-                .map(|p| p.get_ref().clone())
-                .collect();
-            let cx = BuildContext {
-                doc,
-                stream: name,
-                inputs: &inputs,
-                plugins: &plugins,
-                links: &links,
-            };
-            let built = registry::build(&stream.op, &cx)?;
-            // The parent's narrow chain, when this stream is its only reader.
-            let mut take_parent_chain = |inputs: &mut Vec<String>| -> Option<NarrowChain> {
-                let parent = inputs.first()?.clone();
-                if readers.get(parent.as_str()) != Some(&1) {
-                    return None;
-                }
-                let slot = pending.iter_mut().find(|(n, _, _)| *n == parent)?;
-                if !matches!(slot.2, Some(Pending::Chain(_))) {
-                    return None;
-                }
-                let Some(Pending::Chain(up)) = slot.2.take() else {
-                    return None;
-                };
-                *inputs = slot.1.clone();
-                Some(up)
-            };
-            let node = match built {
-                Built::Operator(op) => Pending::Op(op),
-                Built::ReduceByKey(mut op) => {
-                    if let Some(up) = take_parent_chain(&mut inputs) {
-                        op.fuse_after(up);
-                        tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the shuffle's map side.");
-                    }
-                    Pending::Op(Box::new(op))
-                }
-                Built::Narrow(step) => {
-                    let chain = NarrowChain::new(name, step);
-                    Pending::Chain(match take_parent_chain(&mut inputs) {
-                        Some(up) => up.then(chain),
-                        None => chain,
-                    })
-                }
-            };
-            pending.push((name.clone(), inputs, Some(node)));
-        }
-
-        let mut nodes = Vec::with_capacity(pending.len());
-        for (name, inputs, node) in pending {
-            let Some(node) = node else { continue }; // fused into a later chain
-            let op: Box<dyn Operator> = match node {
-                Pending::Chain(c) => {
-                    if c.streams().len() > 1 {
-                        tracing::debug!(streams = ?c.streams(), "Fused narrow operations.");
-                    }
-                    Box::new(c)
-                }
-                Pending::Op(op) => op,
-            };
-            let inputs = inputs.iter().map(|i| index[i]).collect();
-            index.insert(name.clone(), sources.len() + nodes.len());
-            nodes.push(Node { name, inputs, op });
-        }
-
-        let dir = doc
-            .path
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
-        let mut sinks = Vec::new();
-        let mut dead_letter = None;
-        if mode == PlanMode::Run {
-            for (name, s) in &f.sinks {
-                let s = s.get_ref();
-                sinks.push(SinkSlot {
-                    name: name.clone(),
-                    input: index[s.from.get_ref()],
-                    sink: sink::build(name, &s.kind, &dir)?,
-                });
-            }
-            if let Some(d) = &f.job.dead_letter {
-                dead_letter = Some(DeadLetterSink::new(doc.resolve(&d.path))?);
-            }
-        }
-
+        let nodes = build_nodes(doc, &plugins, &mut index)?;
+        let (sinks, dead_letter) = match mode {
+            PlanMode::Run => open_sinks(doc, &index)?,
+            PlanMode::Validate => (Vec::new(), None),
+        };
         Ok(Plan {
             name: f.job.name.clone(),
-            batch_ms,
+            batch_ms: doc.batch_ms(),
             block_ms: f.job.block_interval.ms(),
             receiver_partitions: f.job.partitions,
             default_partitions: f
@@ -223,6 +114,144 @@ impl Plan {
             plugins,
         })
     }
+}
+
+/// A stream's operator while the plan is built: a narrow chain may still grow.
+enum Pending {
+    Chain(NarrowChain),
+    Op(Box<dyn Operator>),
+}
+
+/// How many readers each stream has (streams and sinks): only a stream with exactly one
+/// reader may disappear into a fused chain.
+fn readers(doc: &JobDocument) -> BTreeMap<&str, usize> {
+    let f = &doc.file;
+    let mut readers: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in f.streams.values() {
+        for p in s.get_ref().parents() {
+            *readers.entry(p.get_ref().as_str()).or_default() += 1;
+        }
+    }
+    for s in f.sinks.values() {
+        *readers
+            .entry(s.get_ref().from.get_ref().as_str())
+            .or_default() += 1;
+    }
+    readers
+}
+
+/// The parent's narrow chain, when this stream is its only reader (the stream's inputs
+/// become the chain's).
+fn take_parent_chain(
+    pending: &mut [(String, Vec<String>, Option<Pending>)],
+    readers: &BTreeMap<&str, usize>,
+    inputs: &mut Vec<String>,
+) -> Option<NarrowChain> {
+    let parent = inputs.first()?.clone();
+    if readers.get(parent.as_str()) != Some(&1) {
+        return None;
+    }
+    let slot = pending.iter_mut().find(|(n, _, _)| *n == parent)?;
+    if !matches!(slot.2, Some(Pending::Chain(_))) {
+        return None;
+    }
+    let Some(Pending::Chain(up)) = slot.2.take() else {
+        return None;
+    };
+    *inputs = slot.1.clone();
+    Some(up)
+}
+
+/// Builds every stream's operator in topological order, fusing narrow chains (and a
+/// `reduce_by_key`'s map side with the chain in front of it); `index` gets each node's
+/// value index.
+fn build_nodes(
+    doc: &JobDocument,
+    plugins: &BTreeMap<String, Plugin>,
+    index: &mut BTreeMap<String, usize>,
+) -> Result<Vec<Node>, ExecError> {
+    let readers = readers(doc);
+    let links = SharedLinks::default();
+    let mut pending: Vec<(String, Vec<String>, Option<Pending>)> = Vec::new();
+    for name in &doc.topology.order {
+        let stream = doc.file.streams[name].get_ref();
+        let mut inputs: Vec<String> = stream
+            .parents()
+            .iter()
+            .map(|p| p.get_ref().clone())
+            .collect();
+        let cx = BuildContext {
+            doc,
+            stream: name,
+            inputs: &inputs,
+            plugins,
+            links: &links,
+        };
+        let node = match ops::build(&stream.op, &cx)? {
+            Built::Operator(op) => Pending::Op(op),
+            Built::ReduceByKey(mut op) => {
+                if let Some(up) = take_parent_chain(&mut pending, &readers, &mut inputs) {
+                    op.fuse_after(up);
+                    tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the shuffle's map side.");
+                }
+                Pending::Op(Box::new(op))
+            }
+            Built::Narrow(step) => {
+                let chain = NarrowChain::new(name, step);
+                Pending::Chain(
+                    match take_parent_chain(&mut pending, &readers, &mut inputs) {
+                        Some(up) => up.then(chain),
+                        None => chain,
+                    },
+                )
+            }
+        };
+        pending.push((name.clone(), inputs, Some(node)));
+    }
+    let sources = index.len();
+    let mut nodes = Vec::with_capacity(pending.len());
+    for (name, inputs, node) in pending {
+        let Some(node) = node else { continue }; // fused into a later chain
+        let op: Box<dyn Operator> = match node {
+            Pending::Chain(c) => {
+                if c.streams().len() > 1 {
+                    tracing::debug!(streams = ?c.streams(), "Fused narrow operations.");
+                }
+                Box::new(c)
+            }
+            Pending::Op(op) => op,
+        };
+        let inputs = inputs.iter().map(|i| index[i]).collect();
+        index.insert(name.clone(), sources + nodes.len());
+        nodes.push(Node { name, inputs, op });
+    }
+    Ok(nodes)
+}
+
+/// Opens every sink and the dead-letter directory.
+fn open_sinks(
+    doc: &JobDocument,
+    index: &BTreeMap<String, usize>,
+) -> Result<(Vec<SinkSlot>, Option<DeadLetterSink>), ExecError> {
+    let dir = doc
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let mut sinks = Vec::new();
+    for (name, s) in &doc.file.sinks {
+        let s = s.get_ref();
+        sinks.push(SinkSlot {
+            name: name.clone(),
+            input: index[s.from.get_ref()],
+            sink: sink::build(name, &s.kind, &dir)?,
+        });
+    }
+    let dead_letter = match &doc.file.job.dead_letter {
+        Some(d) => Some(DeadLetterSink::new(doc.resolve(&d.path))?),
+        None => None,
+    };
+    Ok((sinks, dead_letter))
 }
 
 fn load_plugins(

@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use sluice_abi::{msgpack, Shape};
 
 use super::builtin::{Builtin, Num};
+use super::hash::FastMap;
 use super::key_table::KeyTable;
-use super::keyed::FastMap;
 use super::narrow::NarrowChain;
 use super::shuffle::{gather, output_partitions, pair_key, partition_of, scatter};
 use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
@@ -272,58 +272,85 @@ fn reduce_plugin(
     gather(scattered, n)
         .into_par_iter()
         .enumerate()
-        .map(|(j, parts)| {
-            let mut index: FastMap<&[u8], usize> = FastMap::default();
-            let mut groups: Vec<(&[u8], Vec<&[u8]>)> = Vec::new();
-            for r in parts.iter().flat_map(Partition::iter) {
-                let (k, values) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
-                let mut vr = msgpack::Reader::new(values);
-                let count = vr.array_len().map_err(|e| cx.error(e.to_string()))?;
-                let slot = match index.get(k) {
-                    Some(&i) => i,
-                    None => {
-                        index.insert(k, groups.len());
-                        groups.push((k, Vec::new()));
-                        groups.len() - 1
-                    }
-                };
-                for _ in 0..count {
-                    groups[slot].1.push(vr.value().map_err(|e| cx.error(e.to_string()))?);
-                }
-            }
-            if groups.is_empty() {
-                return Ok(Partition::new());
-            }
-            let mut items = Partition::new();
-            for (k, values) in &groups {
-                items.push_with(|b| write_group(b, k, values));
-            }
-            let out = cx.call(f, Shape::Reduce, j as u32, items.len() as u32, items.bytes())?;
-            let mut failed = vec![false; groups.len()];
-            for e in &out.errors {
-                let reason = format!("plugin `{}` function `{}`: {}", f.plugin.name(), f.function, e.message);
-                match e.index.and_then(|i| items.get(i as usize).map(|g| (i, g))) {
-                    Some((i, group)) => {
-                        failed[i as usize] = true;
-                        cx.reject(group, reason)?;
-                    }
-                    None => return Err(cx.error(reason)),
-                }
-            }
-            let kept: Vec<&[u8]> = groups.iter().zip(&failed).filter(|(_, &x)| !x).map(|(g, _)| g.0).collect();
-            if kept.len() != out.items.len() {
-                return Err(cx.error(format!(
-                    "plugin `{}` function `{}` returned {} values for {} groups (a reduce function returns one value per group)",
-                    f.plugin.name(), f.function, out.items.len(), kept.len()
-                )));
-            }
-            let mut result = Partition::with_capacity(kept.len(), out.items.bytes().len() * 2);
-            for (k, v) in kept.into_iter().zip(out.items.iter()) {
-                result.push_with(|b| write_pair(b, k, v));
-            }
-            Ok(result)
-        })
+        .map(|(j, parts)| reduce_side(j, &parts, f, cx))
         .collect()
+}
+
+/// The reduce side of one output partition: merges the groups of each key and calls the
+/// plugin once with all of them.
+fn reduce_side(
+    j: usize,
+    parts: &[Partition],
+    f: &PluginFn,
+    cx: &OpContext<'_>,
+) -> Result<Partition, OpError> {
+    let mut index: FastMap<&[u8], usize> = FastMap::default();
+    let mut groups: Vec<(&[u8], Vec<&[u8]>)> = Vec::new();
+    for r in parts.iter().flat_map(Partition::iter) {
+        let (k, values) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
+        let mut vr = msgpack::Reader::new(values);
+        let count = vr.array_len().map_err(|e| cx.error(e.to_string()))?;
+        let slot = match index.get(k) {
+            Some(&i) => i,
+            None => {
+                index.insert(k, groups.len());
+                groups.push((k, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        for _ in 0..count {
+            groups[slot]
+                .1
+                .push(vr.value().map_err(|e| cx.error(e.to_string()))?);
+        }
+    }
+    if groups.is_empty() {
+        return Ok(Partition::new());
+    }
+    let mut items = Partition::new();
+    for (k, values) in &groups {
+        items.push_with(|b| write_group(b, k, values));
+    }
+    let out = cx.call(
+        f,
+        Shape::Reduce,
+        j as u32,
+        items.len() as u32,
+        items.bytes(),
+    )?;
+    let mut failed = vec![false; groups.len()];
+    for e in &out.errors {
+        let reason = format!(
+            "plugin `{}` function `{}`: {}",
+            f.plugin.name(),
+            f.function,
+            e.message
+        );
+        match e.index.and_then(|i| items.get(i as usize).map(|g| (i, g))) {
+            Some((i, group)) => {
+                failed[i as usize] = true;
+                cx.reject(group, reason)?;
+            }
+            None => return Err(cx.error(reason)),
+        }
+    }
+    let kept: Vec<&[u8]> = groups
+        .iter()
+        .zip(&failed)
+        .filter(|(_, &x)| !x)
+        .map(|(g, _)| g.0)
+        .collect();
+    if kept.len() != out.items.len() {
+        return Err(cx.error(format!(
+            "plugin `{}` function `{}` returned {} values for {} groups (a reduce function returns one value per group)",
+            f.plugin.name(), f.function, out.items.len(), kept.len()
+        )));
+    }
+    let mut result = Partition::with_capacity(kept.len(), out.items.bytes().len() * 2);
+    for (k, v) in kept.into_iter().zip(out.items.iter()) {
+        result.push_with(|b| write_pair(b, k, v));
+    }
+    Ok(result)
 }
 
 /// Groups of values by key, in first-seen order.

@@ -119,11 +119,6 @@ impl<T> TimeBuffer<T> {
     pub fn len(&self) -> usize {
         self.items.len()
     }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
 }
 
 /// Buffers the parent's batches and emits their union at valid times.

@@ -145,8 +145,18 @@ fn iovecs(data: &[u8], ptr: i32, len: i32) -> Option<Vec<(usize, usize)>> {
     )
 }
 
-/// Defines every function of [`SERVED`] in `linker`.
+/// Defines every function of [`SERVED`] in `linker`, for any store data that gives the
+/// WASI state ([`WasiView`]).
 pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    add_args_env(linker)?;
+    add_clocks(linker)?;
+    add_fds(linker)?;
+    add_fd_write(linker)?;
+    add_process(linker)
+}
+
+/// `args_*` and `environ_*`: none.
+fn add_args_env<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     let m = exports::WASI_P1_MODULE;
     // No arguments, no environment: zero counts, nothing to copy.
     for (get, sizes) in [
@@ -161,6 +171,12 @@ pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wa
             ))
         })?;
     }
+    Ok(())
+}
+
+/// `clock_res_get`, `clock_time_get`: the batch time, frozen.
+fn add_clocks<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let m = exports::WASI_P1_MODULE;
     linker.func_wrap(
         m,
         "clock_res_get",
@@ -186,6 +202,12 @@ pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wa
             Ok(errno(put_u64(&mut c, mem, out, now)))
         },
     )?;
+    Ok(())
+}
+
+/// The file descriptors 0 to 2 but `fd_write`: no files, stdin at its end.
+fn add_fds<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let m = exports::WASI_P1_MODULE;
     linker.func_wrap(m, "fd_close", |_: Ctx1<'_, T>, fd: i32| {
         if (0..=2).contains(&fd) {
             SUCCESS
@@ -243,6 +265,12 @@ pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wa
             }
         },
     )?;
+    Ok(())
+}
+
+/// `fd_write` to stdout and stderr: into the log.
+fn add_fd_write<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let m = exports::WASI_P1_MODULE;
     linker.func_wrap(
         m,
         "fd_write",
@@ -268,6 +296,12 @@ pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wa
             Ok(errno(put_u32(&mut c, mem, nwritten, total)))
         },
     )?;
+    Ok(())
+}
+
+/// `poll_oneoff`, `proc_exit`, `random_get`, `sched_yield`.
+fn add_process<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let m = exports::WASI_P1_MODULE;
     linker.func_wrap(
         m,
         "poll_oneoff",
