@@ -31,6 +31,7 @@ LAYERS = [
     ["source", "sink", "ops", "wal"],
     ["checkpoint"],
     ["exec"],
+    ["serve"],
     ["lib"],
     ["cli", "main"],
 ]

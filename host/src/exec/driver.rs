@@ -32,6 +32,19 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// `--checkpoint-dir` and `--allow-plugin-change`.
     pub checkpoint: CheckpointFlags,
+    /// Called with the report of every batch once it completed (`sluice serve` keeps
+    /// them for the job's status and log).
+    pub on_batch: Option<BatchHook>,
+}
+
+/// A callback that receives each batch's report.
+#[derive(Clone)]
+pub struct BatchHook(pub Arc<dyn Fn(&BatchReport) + Send + Sync>);
+
+impl std::fmt::Debug for BatchHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchHook")
+    }
 }
 
 /// What a run did.
@@ -80,6 +93,9 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         return Ok(summary);
     }
     if let Some(report) = job.drain()? {
+        if let Some(hook) = &options.on_batch {
+            (hook.0)(&report);
+        }
         if !options.quiet {
             let line = progress_line(job.name(), &report);
             eprintln!("{line}{}{FINAL_BATCH_NOTE}", job.rate_suffix());
@@ -129,6 +145,9 @@ fn drive(
             }
         }
         let report = job.step()?;
+        if let Some(hook) = &options.on_batch {
+            (hook.0)(&report);
+        }
         if !options.quiet {
             eprintln!(
                 "{}{}",

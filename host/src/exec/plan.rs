@@ -261,7 +261,28 @@ fn load_plugins(
     let mut plugins = BTreeMap::new();
     for (name, config) in &doc.file.plugins {
         let c: &PluginConfig = config.get_ref();
-        let path = doc.resolve(&c.path);
+        let path = match (&c.path, &c.name) {
+            (Some(p), None) => doc.resolve(p),
+            (None, Some(uploaded)) => {
+                return Err(doc
+                    .error(
+                        Some(config.span()),
+                        format!(
+                            "plugin `{name}`: `name = \"{uploaded}\"` names a plugin uploaded \
+                             to `sluice serve`; to run the job here, give the module's `path`"
+                        ),
+                    )
+                    .into())
+            }
+            _ => {
+                return Err(doc
+                    .error(
+                        Some(config.span()),
+                        format!("plugin `{name}`: set exactly one of `path` and `name`"),
+                    )
+                    .into())
+            }
+        };
         if !path.is_file() {
             return Err(doc
                 .error(
