@@ -146,6 +146,10 @@ pub fn build(op: &OpConfig, cx: &BuildContext<'_>) -> Built {
         }
         OpConfig::Map(_)
         | OpConfig::Filter(_)
+        | OpConfig::KeyBy(_)
+        | OpConfig::Select(_)
+        | OpConfig::ParseJson(_)
+        | OpConfig::ToJson(_)
         | OpConfig::FlatMap(_)
         | OpConfig::MapPartitions(_)
         | OpConfig::MapValues(_)

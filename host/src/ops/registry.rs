@@ -141,13 +141,18 @@ pub fn build(op: &OpConfig, cx: &BuildContext<'_>) -> Result<Built, JobError> {
     };
     match op {
         OpConfig::Map(c) => narrow(NarrowStep::Map(cx.plugin_fn(&c.func)?)),
-        OpConfig::Filter(c) => narrow(NarrowStep::Filter(cx.plugin_fn(&c.func)?)),
         OpConfig::FlatMap(c) => narrow(NarrowStep::FlatMap(cx.plugin_fn(&c.func)?)),
         OpConfig::MapPartitions(c) => narrow(NarrowStep::MapPartitions(cx.plugin_fn(&c.func)?)),
         OpConfig::MapValues(c) => narrow(NarrowStep::MapValues(cx.plugin_fn(&c.func)?)),
         OpConfig::FlatMapValues(c) => narrow(NarrowStep::FlatMapValues(cx.plugin_fn(&c.func)?)),
         OpConfig::Glom(_) => narrow(NarrowStep::Glom),
         OpConfig::Identity(_) => narrow(NarrowStep::Identity),
+        // Built-in record operations (and `filter` in both forms): `ops/json/`.
+        OpConfig::Filter(_)
+        | OpConfig::KeyBy(_)
+        | OpConfig::Select(_)
+        | OpConfig::ParseJson(_)
+        | OpConfig::ToJson(_) => narrow(super::json::build(op, cx)?),
         OpConfig::Count(_) => {
             cx.expect_inputs("count", 1)?;
             Ok(Built::Operator(Box::new(Count)))
