@@ -6,6 +6,7 @@ mod support;
 mod backpressure;
 mod broken_jobs;
 mod examples;
+mod json_ops;
 mod plugin_jobs;
 mod queue_jobs;
 mod sources;
