@@ -14,7 +14,8 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use super::config::FilterConfig;
-use super::path::{a_value_of, Cursor, FieldPath, LookupError, LookupKind};
+use super::cursor::{a_value_of, Cursor};
+use super::path::{FieldPath, LookupError, LookupKind};
 use super::{Problem, SettingError};
 use crate::job::FnRef;
 use crate::record::Partition;

@@ -2,7 +2,7 @@
 //! `filter` on a field, `parse_json` and `to_json`, one per file here.
 //!
 //! Each is a narrow step ([`NarrowStep::Json`]) that fuses with its neighbours. A step
-//! reads a record's encoded bytes with a cursor ([`path::Cursor`]) and writes its output
+//! reads a record's encoded bytes with a cursor ([`cursor::Cursor`]) and writes its output
 //! straight into the output partition's buffer, so the common path allocates nothing per
 //! record. A record a step cannot handle (a missing field, a record that is not a map,
 //! invalid JSON) goes to the job's error policy with a reason naming the operation and
@@ -19,6 +19,7 @@ use crate::job::{JobError, OpConfig};
 use crate::record::{JsonError, Partition};
 
 pub mod config;
+pub mod cursor;
 pub mod filter;
 pub mod key_by;
 pub mod parse_json;

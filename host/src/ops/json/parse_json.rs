@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use sluice_abi::msgpack;
 
-use super::path::{a_value_of, Cursor};
+use super::cursor::{a_value_of, Cursor};
 use super::Problem;
 use crate::record::Partition;
 

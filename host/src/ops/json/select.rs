@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use sluice_abi::msgpack;
 
 use super::config::SelectConfig;
-use super::path::{a_value_of, Cursor, FieldPath, Lookup, LookupError, LookupKind};
+use super::cursor::{a_value_of, Cursor};
+use super::path::{FieldPath, Lookup, LookupError, LookupKind};
 use super::{Problem, SettingError};
 use crate::record::Partition;
 
