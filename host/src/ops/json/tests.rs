@@ -343,35 +343,51 @@ fn a_fused_chain_parses_filters_and_keys() {
     assert_eq!(records(&out), [json!(["alice", 5]), json!(["carol", 9.5])]);
 }
 
-/// Throughput of `key_by` on 1M records; run in release, by hand:
-/// `cargo test --release -p sluice --lib ops::json::tests::key_by_throughput -- --ignored --nocapture`.
-#[test]
-#[ignore = "a measurement, not a check: run by hand in release"]
-fn key_by_throughput() {
-    let n = 1_000_000;
-    let users = [
-        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
-    ];
-    let mut input = Partition::new();
-    for i in 0..n {
-        let v =
-            json!({"id": i, "user": users[i % users.len()], "amount": i % 100, "country": "fr"});
-        input.push_with(|b| json_to_msgpack(&v, b));
-    }
-    let step = key_by("key = \"user\"\nvalue = \"amount\"").unwrap();
-    let h = Harness::new(1000);
-    let cx = h.cx(1000);
+/// The best of five runs of `f` over `input`, printed as records per second.
+fn measure(what: &str, input: &Partition, f: impl Fn(&Partition) -> Partition) {
     let mut best = f64::INFINITY;
     for _ in 0..5 {
         let t = std::time::Instant::now();
-        let out = step.run(&input, &cx).unwrap();
+        let out = f(input);
         best = best.min(t.elapsed().as_secs_f64());
-        assert_eq!(out.len(), n);
+        assert!(!out.is_empty());
     }
+    let n = input.len();
     println!(
-        "key_by: {n} records ({} bytes) in {:.1} ms: {:.1} M records/s (one thread)",
+        "{what}: {n} records ({} bytes) in {:.1} ms: {:.1} M records/s (one thread)",
         input.bytes().len(),
         best * 1e3,
         n as f64 / best / 1e6
     );
+}
+
+/// Throughput of `key_by` on 1M records, and of `parse_json → filter → key_by` on 1M
+/// lines; run in release, by hand:
+/// `cargo test --release -p sluice --lib ops::json::tests::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check: run by hand in release"]
+fn throughput() {
+    let users = [
+        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi",
+    ];
+    let (mut records, mut lines) = (Partition::new(), Partition::new());
+    for i in 0..1_000_000usize {
+        let v =
+            json!({"id": i, "user": users[i % users.len()], "amount": i % 100, "country": "fr"});
+        records.push_with(|b| json_to_msgpack(&v, b));
+        lines.push_with(|b| json_to_msgpack(&Value::String(v.to_string()), b));
+    }
+    let h = Harness::new(1000);
+    let cx = h.cx(1000);
+    let key_by = key_by("key = \"user\"\nvalue = \"amount\"").unwrap();
+    measure("key_by", &records, |p| key_by.run(p, &cx).unwrap());
+    let chain = NarrowChain::new("events", NarrowStep::Json(JsonStep::ParseJson))
+        .then(NarrowChain::new(
+            "big",
+            NarrowStep::Json(filter("field = \"amount\"\ncmp = \">=\"\nvalue = 50").unwrap()),
+        ))
+        .then(NarrowChain::new("pairs", NarrowStep::Json(key_by)));
+    measure("parse_json -> filter -> key_by", &lines, |p| {
+        chain.run_partition(p, 0, &cx).unwrap()
+    });
 }
