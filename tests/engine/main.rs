@@ -10,3 +10,4 @@ mod json_ops;
 mod plugin_jobs;
 mod queue_jobs;
 mod sources;
+mod stop;
