@@ -11,9 +11,13 @@ pub struct Topology {
     /// Derived streams in an order where every stream comes after its parents (sources
     /// come first and are not listed).
     pub order: Vec<String>,
+    /// The slide of every source and stream in milliseconds (Spark's `slideDuration`):
+    /// the times at which it produces a batch are the multiples of it.
+    pub slides: BTreeMap<String, i64>,
 }
 
-/// Checks names, references, cycles and window durations; returns the topological order.
+/// Checks names, references, cycles, window durations and slides; returns the topological
+/// order and the slides.
 pub(super) fn check(doc: &JobDocument) -> Result<Topology, JobError> {
     let f = &doc.file;
     let batch_ms = doc.batch_ms();
@@ -129,7 +133,8 @@ pub(super) fn check(doc: &JobDocument) -> Result<Topology, JobError> {
         return Err(doc.error(None, "the job has no [sources.*]"));
     }
     let order = topological_order(doc)?;
-    Ok(Topology { order })
+    let slides = super::slides::check(doc, &order)?;
+    Ok(Topology { order, slides })
 }
 
 /// Depth-first order over streams by name; a back edge is a cycle, reported in full.

@@ -8,6 +8,7 @@
 mod config;
 mod graph;
 mod sinks;
+mod slides;
 mod sources;
 mod streams;
 mod units;
