@@ -91,11 +91,11 @@ fn multi_parent_streams_need_one_slide() {
         ))
         .unwrap_err();
         assert!(
-            err.starts_with(&format!(
+            err.starts_with(
                 "job.toml:16:16: stream `j`: its inputs have different slide durations: `m` \
                  slides every 2s, `lines` slides every 1s (the batch interval); Spark refuses \
                  this too (\"Some of the DStreams have different slide durations\")"
-            )),
+            ),
             "{op}: {err}"
         );
         assert!(
