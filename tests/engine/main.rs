@@ -10,3 +10,4 @@ mod plugin_jobs;
 mod queue_jobs;
 mod sources;
 mod start_checks;
+mod stop;

@@ -268,7 +268,28 @@ fn load_plugins(
     let mut plugins = BTreeMap::new();
     for (name, config) in &doc.file.plugins {
         let c: &PluginConfig = config.get_ref();
-        let path = doc.resolve(&c.path);
+        let path = match (&c.path, &c.name) {
+            (Some(p), None) => doc.resolve(p),
+            (None, Some(uploaded)) => {
+                return Err(doc
+                    .error(
+                        Some(config.span()),
+                        format!(
+                            "plugin `{name}`: `name = \"{uploaded}\"` names a plugin uploaded \
+                             to `sluice serve`; to run the job here, give the module's `path`"
+                        ),
+                    )
+                    .into())
+            }
+            _ => {
+                return Err(doc
+                    .error(
+                        Some(config.span()),
+                        format!("plugin `{name}`: set exactly one of `path` and `name`"),
+                    )
+                    .into())
+            }
+        };
         if !path.is_file() {
             return Err(doc
                 .error(
@@ -366,7 +387,9 @@ fn build_source(
         SourceConfig::Redis(c) => SourceSpec::Direct(Box::new(RedisSource::new(name, c, batch_ms))),
         SourceConfig::Nats(c) => SourceSpec::Direct(Box::new(NatsSource::new(name, c, batch_ms))),
         SourceConfig::Stdin(c) => SourceSpec::Receiver(ReceiverSpec {
-            kind: ReceiverKind::Stdin,
+            kind: ReceiverKind::Stdin {
+                keep_running: c.keep_running,
+            },
             decoder: LineDecoder::new(name, c.format),
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,
