@@ -10,4 +10,5 @@ mod json_ops;
 mod plugin_jobs;
 mod queue_jobs;
 mod sources;
+mod start_checks;
 mod stop;

@@ -70,6 +70,13 @@ pub fn checkpointer_for(
             })
         }
     };
+    // A file where the directory should be, found before anything is opened.
+    let usable = match &flags.dir {
+        Some(d) => crate::exec::preflight::usable_dir(d)
+            .map_err(|why| format!("checkpoint directory (--checkpoint-dir): {why}")),
+        None => crate::exec::preflight::checkpoint_dir(doc).map_err(|e| e.to_string()),
+    };
+    usable.map_err(|message| CheckpointError::Invalid { message })?;
     let settings = config.settings(dir);
     let fingerprint = job_fingerprint(doc, nodes)?;
     let job = doc.file.job.name.clone();

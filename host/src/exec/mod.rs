@@ -6,6 +6,7 @@ mod backpressure;
 mod driver;
 mod executor;
 mod plan;
+pub mod preflight;
 mod progress;
 mod stop;
 

@@ -173,23 +173,32 @@ impl OpConfig {
         }
     }
 
-    /// The durations that must be multiples of the batch interval (windows, slides), with
-    /// their field names. `sluice validate` checks them.
-    pub fn durations(&self) -> Vec<(&'static str, DurationMs)> {
-        let window = |w: DurationMs, s: Option<DurationMs>| {
-            let mut d = vec![("window", w)];
-            d.extend(s.map(|s| ("slide", s)));
-            d
-        };
+    /// The window length and slide of a windowed operation (Spark's `window`,
+    /// `reduceByKeyAndWindow`, …); `None` for the others. `event_time_window`'s windows
+    /// are in event time, not batch time, so it is not one.
+    pub fn window_and_slide(&self) -> Option<(DurationMs, Option<DurationMs>)> {
         match self {
             OpConfig::Window(c)
             | OpConfig::CountByWindow(c)
             | OpConfig::CountByValueAndWindow(c)
-            | OpConfig::GroupByKeyAndWindow(c) => window(c.window, c.slide),
+            | OpConfig::GroupByKeyAndWindow(c) => Some((c.window, c.slide)),
             OpConfig::ReduceByWindow(c) | OpConfig::ReduceByKeyAndWindow(c) => {
-                window(c.window, c.slide)
+                Some((c.window, c.slide))
             }
-            _ => Vec::new(),
+            _ => None,
+        }
+    }
+
+    /// The durations that must be multiples of the batch interval (windows, slides), with
+    /// their field names. `sluice validate` checks them.
+    pub fn durations(&self) -> Vec<(&'static str, DurationMs)> {
+        match self.window_and_slide() {
+            Some((w, s)) => {
+                let mut d = vec![("window", w)];
+                d.extend(s.map(|s| ("slide", s)));
+                d
+            }
+            None => Vec::new(),
         }
     }
 }
