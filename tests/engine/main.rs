@@ -5,6 +5,7 @@ mod support;
 
 mod backpressure;
 mod broken_jobs;
+mod errors_once;
 mod examples;
 mod plugin_jobs;
 mod queue_jobs;

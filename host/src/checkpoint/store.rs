@@ -90,9 +90,10 @@ impl CheckpointStore {
     /// Opens (creating) `dir`, keeping the newest `keep` checkpoints (at least 1).
     ///
     /// # Errors
-    /// [`CheckpointError::Io`] when the directory cannot be created.
+    /// [`CheckpointError::Invalid`] naming the checkpoint directory when it cannot be
+    /// created (it is a file, say).
     pub fn open(dir: &Path, keep: usize) -> Result<Self, CheckpointError> {
-        std::fs::create_dir_all(dir.join("state")).map_err(|e| CheckpointError::io(dir, e))?;
+        std::fs::create_dir_all(dir.join("state")).map_err(|e| not_a_directory(dir, &e))?;
         let slow = std::env::var(SLOW_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
@@ -376,6 +377,23 @@ pub fn read_dir_paths(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(CheckpointError::io(dir, e)),
+    }
+}
+
+/// Why the checkpoint directory `dir` cannot be created, saying that it is the checkpoint
+/// directory and how to choose another.
+fn not_a_directory(dir: &Path, e: &std::io::Error) -> CheckpointError {
+    let what = if dir.exists() && !dir.is_dir() {
+        "is a file, not a directory".to_owned()
+    } else {
+        format!("cannot be created: {e}")
+    };
+    CheckpointError::Invalid {
+        message: format!(
+            "checkpoint directory {} {what} (set `--checkpoint-dir` or `[checkpoint] dir` \
+             to a directory)",
+            dir.display()
+        ),
     }
 }
 

@@ -199,13 +199,13 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
                         Some(end) => s.next_batch_to(time, &end),
                         None => s.next_batch(time),
                     }
-                    .map_err(|source| ExecError::Source { time, source })?;
+                    .map_err(|cause| ExecError::Source { time, cause })?;
                     c.log_direct_end(name, time, &s.position())?;
                     input
                 }
                 _ => h
                     .next_batch(time)
-                    .map_err(|source| ExecError::Source { time, source })?,
+                    .map_err(|cause| ExecError::Source { time, cause })?,
             };
             if let (Some(c), SourceHandle::Receiver(_)) = (checkpointer.as_ref(), &*h) {
                 // With the write-ahead log, the batch is what the log allocates to it.

@@ -267,10 +267,10 @@ fn load_plugins(
         limits.fuel = c.limits.fuel;
         let params = serde_json::to_value(&c.params)
             .map_err(|e| doc.error(Some(config.span()), format!("plugin `{name}`: params: {e}")))?;
-        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|source| {
+        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|cause| {
             ExecError::Plugin {
                 plugin: name.clone(),
-                source,
+                cause,
             }
         })?;
         plugins.insert(name.clone(), plugin);
