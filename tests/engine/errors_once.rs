@@ -9,7 +9,11 @@ use crate::support::{err_stderr, sluice, words_plugin, JobDir};
 fn said_once(stderr: &str, cause: &str, named: &[&str]) {
     assert_eq!(stderr.lines().count(), 1, "one line expected:\n{stderr}");
     assert!(stderr.starts_with("error: "), "{stderr}");
-    assert_eq!(stderr.matches(cause).count(), 1, "`{cause}` once:\n{stderr}");
+    assert_eq!(
+        stderr.matches(cause).count(),
+        1,
+        "`{cause}` once:\n{stderr}"
+    );
     for n in named {
         assert!(stderr.contains(n), "`{n}` not named:\n{stderr}");
     }

@@ -7,6 +7,7 @@ mod backpressure;
 mod broken_jobs;
 mod errors_once;
 mod examples;
+mod logging;
 mod plugin_jobs;
 mod queue_jobs;
 mod sources;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod checkpoint;
+mod logging;
 mod plugin;
 mod run;
 mod validate;
@@ -15,6 +16,10 @@ mod validate;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The most detailed log messages of Sluice (and its plugins) to show on stderr. Wins
+    /// over `--quiet` and `RUST_LOG` (default: `info`, or `warn` with `run --quiet`).
+    #[arg(long, global = true, value_enum, value_name = "LEVEL")]
+    log_level: Option<logging::LogLevel>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +37,12 @@ enum Command {
 }
 
 impl Cli {
+    /// Sends logs to stderr, filtered by `--log-level`, `run --quiet` or `RUST_LOG`.
+    pub fn init_logging(&self) {
+        let quiet = matches!(&self.command, Command::Run(cmd) if cmd.quiet());
+        logging::init(self.log_level, quiet);
+    }
+
     /// Runs the chosen subcommand.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self.command {

@@ -21,7 +21,8 @@ pub struct RunCommand {
     /// count: the job stops after batch N of its whole life.
     #[arg(long)]
     batches: Option<u64>,
-    /// No per-batch progress line on stderr.
+    /// No per-batch progress line on stderr, and only warnings and errors in the log
+    /// (unless `--log-level` says otherwise).
     #[arg(long, short)]
     quiet: bool,
     /// Checkpoint directory (overrides `[checkpoint] dir`; turns checkpoints on). An
@@ -41,6 +42,11 @@ enum Clock {
 }
 
 impl RunCommand {
+    /// Whether `--quiet` was given.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Runs the job.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let doc = JobDocument::load(&self.job)?;

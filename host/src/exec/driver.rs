@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
 use super::plan::{Plan, PlanMode, SourceSpec};
-use super::progress::progress_line;
+use super::progress::{progress_line, DelayWatch};
 use super::stop::StopSignal;
 use super::ExecError;
 use crate::batch::{BlockStore, NoBlockStore};
@@ -168,6 +168,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             )?;
         }
     }
+    let mut delay_watch = DelayWatch::new(batch_ms, doc.file.job.backpressure);
     let mut summary = RunSummary::default();
     let mut i: i64 = first_index as i64 + 1;
     let mut time = zero_time + batch_ms;
@@ -245,6 +246,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             let rate = Backpressure::progress_suffix(&source_names, &handles);
             eprintln!("{}{rate}", progress_line(&name, &report));
         }
+        delay_watch.observe(&name, &report);
         summary.reports.push(report);
         summary.batches += 1;
         i += 1;
