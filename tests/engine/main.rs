@@ -10,4 +10,5 @@ mod examples;
 mod logging;
 mod plugin_jobs;
 mod queue_jobs;
+mod quick_start;
 mod sources;
