@@ -13,6 +13,11 @@
 //! `#[from]` on a variant whose message shows the inner error (`#[error(transparent)]` is
 //! fine: it shows the inner message once).
 
+/// The `tracing` target of the informational lines logged once per batch or per
+/// checkpoint (`Checkpoint written.`, notes on replayed batches): `sluice run --quiet`
+/// filters it out, with the progress lines.
+pub const PER_BATCH_LOG: &str = "sluice::per_batch";
+
 pub mod batch;
 pub mod brokers;
 pub mod checkpoint;

@@ -123,3 +123,33 @@ fn a_line_over_max_line_length_names_the_option() {
         &["source `in`", &format!("{file}:2")],
     );
 }
+
+/// The convention behind the tests above (see the crate docs of `sluice`), checked over
+/// the library's sources so that a new error type does not bring the double print back:
+/// no `#[source]`, and `#[from]` only on `#[error(transparent)]` variants.
+#[test]
+fn no_error_type_returns_a_cause_it_also_shows() {
+    fn visit(dir: &std::path::Path, found: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                visit(&path, found);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().map(str::trim).collect();
+            for (i, line) in lines.iter().enumerate() {
+                if line.starts_with("//") {
+                    continue;
+                }
+                let transparent = i > 0 && lines[i - 1] == "#[error(transparent)]";
+                if line.starts_with("#[source]") || (line.contains("#[from]") && !transparent) {
+                    found.push(format!("{}:{}: {line}", path.display(), i + 1));
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    visit(&crate::support::repo_root().join("host/src"), &mut found);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -1,6 +1,6 @@
-//! What `sluice run` prints on stderr: `--quiet` leaves only warnings and errors,
-//! `--log-level` wins over `--quiet` and `RUST_LOG`, and a job that falls behind its
-//! schedule is warned about once.
+//! What `sluice run` prints on stderr: `--quiet` removes the per-batch lines (progress,
+//! `Checkpoint written.`) but not warnings, `--log-level` wins over `RUST_LOG` and over
+//! `--quiet`'s filtering, and a job that falls behind its schedule is warned about once.
 
 use std::process::{Command, Output};
 
@@ -80,8 +80,8 @@ fn by_default_progress_info_and_warnings() {
 }
 
 #[test]
-fn quiet_leaves_only_warnings_whatever_rust_log_says() {
-    for rust_log in [None, Some("info"), Some("debug")] {
+fn quiet_removes_the_per_batch_lines_whatever_rust_log_says() {
+    for rust_log in [None, Some("info")] {
         for flag in ["-q", "--quiet"] {
             let err = stderr_of(rust_log, &[flag]);
             let lines: Vec<&str> = err.lines().collect();
@@ -92,6 +92,16 @@ fn quiet_leaves_only_warnings_whatever_rust_log_says() {
             );
         }
     }
+    // Debug lines asked for stay, the per-batch ones go.
+    let err = stderr_of(Some("debug"), &["-q"]);
+    assert_eq!(lines_with(&err, "DEBUG Job stopped."), 1, "{err}");
+    assert_eq!(lines_with(&err, "Checkpoint written."), 0, "{err}");
+    assert_eq!(lines_with(&err, "[chatty] batch "), 0, "{err}");
+    assert_eq!(
+        lines_with(&err, " WARN Skipped rejected records."),
+        1,
+        "{err}"
+    );
 }
 
 #[test]
@@ -180,4 +190,31 @@ path = "out"
     ] {
         assert!(err.contains(part), "`{part}` missing:\n{err}");
     }
+}
+
+#[test]
+fn quiet_keeps_the_one_off_lines() {
+    let job = JobDir::new(
+        "[job]\nname = \"in\"\n[sources.in]\nkind = \"stdin\"\n\
+         [sinks.out]\nfrom = \"in\"\nkind = \"files\"\npath = \"out\"\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run", job.job().to_str().unwrap(), "-q"])
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start sluice");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"a\nb\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{err}");
+    assert_eq!(lines_with(&err, "[in] batch "), 0, "{err}");
+    assert_eq!(lines_with(&err, " INFO Standard input ended"), 1, "{err}");
+    assert_eq!(
+        lines_with(&err, " INFO Stopped: the final batch took every record"),
+        1,
+        "{err}"
+    );
 }

@@ -12,3 +12,4 @@ mod plugin_jobs;
 mod queue_jobs;
 mod quick_start;
 mod sources;
+mod stop;

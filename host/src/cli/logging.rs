@@ -1,4 +1,5 @@
-//! Which log lines reach stderr: `--log-level`, `--quiet`, `RUST_LOG`, in that order.
+//! Which log lines reach stderr: `--log-level`, else `RUST_LOG`; `--quiet` removes the
+//! per-batch ones.
 
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
@@ -28,9 +29,12 @@ impl LogLevel {
     }
 }
 
-/// The filter directives: `--log-level` wins (other crates stay at `warn`, or `error` with
-/// `--log-level error`), then `--quiet` (warnings and errors only), then `RUST_LOG`, then
-/// [`DEFAULT`]. The second value is a warning to log once logging is up.
+/// What `--quiet` filters out: the per-batch notes and the plugins' logs below `warn`.
+const QUIET: &str = "sluice::per_batch=warn,sluice::plugin=warn";
+
+/// The filter directives: `--log-level` if given (other crates stay at `warn`, or `error`
+/// with `--log-level error`), else `RUST_LOG`, else [`DEFAULT`]; without `--log-level`,
+/// `--quiet` adds [`QUIET`]. The second value is a warning to log once logging is up.
 fn filter(level: Option<LogLevel>, quiet: bool, env: Option<&str>) -> (EnvFilter, Option<String>) {
     if let Some(level) = level {
         let others = if level == LogLevel::Error {
@@ -43,21 +47,24 @@ fn filter(level: Option<LogLevel>, quiet: bool, env: Option<&str>) -> (EnvFilter
             None,
         );
     }
-    if quiet {
-        return (EnvFilter::new("warn"), None);
-    }
-    match env.map(str::trim).filter(|v| !v.is_empty()) {
-        None => (EnvFilter::new(DEFAULT), None),
+    let (base, warning) = match env.map(str::trim).filter(|v| !v.is_empty()) {
+        None => (DEFAULT.to_owned(), None),
         Some(v) => match EnvFilter::builder().parse(v) {
-            Ok(f) => (f, None),
+            Ok(_) => (v.to_owned(), None),
             Err(e) => (
-                EnvFilter::new(DEFAULT),
+                DEFAULT.to_owned(),
                 Some(format!(
                     "RUST_LOG={v:?} is not a valid filter ({e}); using {DEFAULT}"
                 )),
             ),
         },
-    }
+    };
+    let directives = if quiet {
+        format!("{base},{QUIET}")
+    } else {
+        base
+    };
+    (EnvFilter::new(directives), warning)
 }
 
 /// Sends logs to stderr, filtered as [`filter`] says.
@@ -84,19 +91,23 @@ mod tests {
     }
 
     #[test]
-    fn the_flag_wins_then_quiet_then_the_environment() {
+    fn the_flag_wins_then_the_environment_and_quiet_trims_either() {
         let debug = Some(LogLevel::Debug);
         assert_eq!(directives(debug, true, Some("trace")), "sluice=debug,warn");
         assert_eq!(
             directives(Some(LogLevel::Error), false, None),
             "sluice=error,error"
         );
-        assert_eq!(directives(None, true, Some("debug")), "warn");
+        assert_eq!(directives(None, false, None), "sluice=info,warn");
         assert_eq!(
             directives(None, false, Some("sluice=trace")),
             "sluice=trace"
         );
         assert_eq!(directives(None, false, Some(" ")), "sluice=info,warn");
+        let quiet = directives(None, true, Some("debug"));
+        assert!(quiet.contains("sluice::per_batch=warn"), "{quiet}");
+        assert!(quiet.contains("sluice::plugin=warn"), "{quiet}");
+        assert!(quiet.contains("debug"), "{quiet}");
         let (f, warning) = filter(None, false, Some("sluice=loud"));
         assert_eq!(f.to_string(), "sluice=info,warn");
         assert!(warning.unwrap().contains("RUST_LOG=\"sluice=loud\""));

@@ -16,8 +16,9 @@ mod validate;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// The most detailed log messages of Sluice (and its plugins) to show on stderr. Wins
-    /// over `--quiet` and `RUST_LOG` (default: `info`, or `warn` with `run --quiet`).
+    /// The most detailed log messages of Sluice (and its plugins) to show on stderr: error,
+    /// warn, info, debug or trace. Wins over `RUST_LOG` (default `warn,sluice=info`) and
+    /// over the log filtering of `run --quiet`.
     #[arg(long, global = true, value_enum, value_name = "LEVEL")]
     log_level: Option<logging::LogLevel>,
 }

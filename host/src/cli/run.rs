@@ -21,8 +21,9 @@ pub struct RunCommand {
     /// count: the job stops after batch N of its whole life.
     #[arg(long)]
     batches: Option<u64>,
-    /// No per-batch progress line on stderr, and only warnings and errors in the log
-    /// (unless `--log-level` says otherwise).
+    /// No per-batch output on stderr: no progress lines, no `Checkpoint written.` or other
+    /// per-batch log lines, no plugin logs below warn (unless `--log-level` is given).
+    /// Warnings, errors and one-off lines stay.
     #[arg(long, short)]
     quiet: bool,
     /// Checkpoint directory (overrides `[checkpoint] dir`; turns checkpoints on). An
