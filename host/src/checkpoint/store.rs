@@ -91,9 +91,10 @@ impl CheckpointStore {
     /// [`owned`](super::owned)), keeping the newest `keep` checkpoints (at least 1).
     ///
     /// # Errors
-    /// [`CheckpointError::Io`] when the directory cannot be created.
+    /// [`CheckpointError::Invalid`] naming the checkpoint directory when it cannot be
+    /// created (it is a file, say).
     pub fn open(dir: &Path, keep: usize) -> Result<Self, CheckpointError> {
-        std::fs::create_dir_all(dir.join("state")).map_err(|e| CheckpointError::io(dir, e))?;
+        std::fs::create_dir_all(dir.join("state")).map_err(|e| not_a_directory(dir, &e))?;
         super::owned::write_marker(dir)?;
         Ok(Self::existing(dir, keep))
     }
@@ -346,6 +347,23 @@ impl CheckpointStore {
     pub fn reset(&self) -> Result<usize, CheckpointError> {
         let files = super::owned::written_files(&self.dir)?;
         super::owned::delete(&self.dir, &files)
+    }
+}
+
+/// Why the checkpoint directory `dir` cannot be created, saying that it is the checkpoint
+/// directory and how to choose another.
+fn not_a_directory(dir: &Path, e: &std::io::Error) -> CheckpointError {
+    let what = if dir.exists() && !dir.is_dir() {
+        "is a file, not a directory".to_owned()
+    } else {
+        format!("cannot be created: {e}")
+    };
+    CheckpointError::Invalid {
+        message: format!(
+            "checkpoint directory {} {what} (set `--checkpoint-dir` or `[checkpoint] dir` \
+             to a directory)",
+            dir.display()
+        ),
     }
 }
 

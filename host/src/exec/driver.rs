@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
 use super::plan::{Plan, PlanMode, SourceSpec};
-use super::progress::progress_line;
+use super::progress::{progress_line, DelayWatch};
 use super::stop::{on_signals, StopSignal};
 use super::ExecError;
 use crate::batch::{BlockStore, NoBlockStore};
@@ -182,6 +182,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             )?;
         }
     }
+    let mut delay_watch = DelayWatch::new(batch_ms, doc.file.job.backpressure);
     let mut summary = RunSummary::default();
     let mut i: i64 = first_index as i64 + 1;
     let mut time = zero_time + batch_ms;
@@ -216,13 +217,13 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
                         Some(end) => s.next_batch_to(time, &end),
                         None => s.next_batch(time),
                     }
-                    .map_err(|source| ExecError::Source { time, source })?;
+                    .map_err(|cause| ExecError::Source { time, cause })?;
                     c.log_direct_end(name, time, &s.position())?;
                     input
                 }
                 _ => h
                     .next_batch(time)
-                    .map_err(|source| ExecError::Source { time, source })?,
+                    .map_err(|cause| ExecError::Source { time, cause })?,
             };
             if let (Some(c), SourceHandle::Receiver(_)) = (checkpointer.as_ref(), &*h) {
                 // With the write-ahead log, the batch is what the log allocates to it.
@@ -272,6 +273,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
                 "Stopped: the final batch took every record received before the stop."
             );
         }
+        delay_watch.observe(&name, &report);
         summary.reports.push(report);
         summary.batches += 1;
         i += 1;

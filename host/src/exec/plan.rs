@@ -312,10 +312,10 @@ fn load_plugins(
         let params = serde_json::to_value(&c.params)
             .map_err(|e| doc.error(Some(config.span()), format!("plugin `{name}`: params: {e}")))?;
         let started = Instant::now();
-        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|source| {
+        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|cause| {
             ExecError::Plugin {
                 plugin: name.clone(),
-                source,
+                cause,
             }
         })?;
         slow_start(started, "plugin", name);

@@ -32,12 +32,8 @@ pub use units::{parse_duration, parse_size, ByteSize, DurationMs};
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read the job file: {cause}")]
+    Read { path: String, cause: std::io::Error },
     /// A problem at a place in the file.
     #[error("{path}:{line}:{column}: {message}")]
     At {
@@ -70,9 +66,9 @@ impl JobDocument {
     /// # Errors
     /// [`JobError`] naming the file, line and column of the first problem.
     pub fn load(path: &Path) -> Result<JobDocument, JobError> {
-        let text = std::fs::read_to_string(path).map_err(|source| JobError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| JobError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         Self::parse(path, text)
     }

@@ -126,12 +126,8 @@ pub struct DeadLetter {
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
     /// A plugin call failed as a whole.
-    #[error("stream `{stream}`: {source}")]
-    Call {
-        stream: String,
-        #[source]
-        source: CallError,
-    },
+    #[error("stream `{stream}`: {cause}")]
+    Call { stream: String, cause: CallError },
     /// A record was rejected under the `fail` error policy.
     #[error("stream `{stream}`: record rejected: {reason}")]
     Record { stream: String, reason: String },
@@ -183,9 +179,9 @@ impl OpContext<'_> {
         };
         f.plugin
             .call(&f.function, shape, count, items, &ctx)
-            .map_err(|source| OpError::Call {
+            .map_err(|cause| OpError::Call {
                 stream: self.stream.to_owned(),
-                source,
+                cause,
             })
     }
 
