@@ -163,6 +163,41 @@ impl RedisServer {
     }
 
     fn launch(&mut self) {
+        self.spawn(&[]);
+        let url = self.url();
+        wait_until("redis-server to answer", Duration::from_secs(10), || {
+            redis::Client::open(url.as_str())
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                .is_ok()
+        });
+    }
+
+    /// Starts it again with its data, loading each key (each command of the append-only
+    /// file) `delay_us` µs slowly, and returns once it answers `LOADING`.
+    pub fn restart_loading_slowly(&mut self, delay_us: u32) {
+        self.kill();
+        let delay = delay_us.to_string();
+        self.spawn(&[
+            "--key-load-delay",
+            &delay,
+            "--loading-process-events-interval-bytes",
+            "1024",
+        ]);
+        let url = self.url();
+        wait_until(
+            "redis-server to answer LOADING",
+            Duration::from_secs(10),
+            || {
+                redis::Client::open(url.as_str())
+                    .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+                    .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                    .is_err_and(|e| e.code() == Some("LOADING"))
+            },
+        );
+    }
+
+    fn spawn(&mut self, extra: &[&str]) {
         let child = Command::new("redis-server")
             .args([
                 "--bind",
@@ -175,18 +210,12 @@ impl RedisServer {
             .args(["--appendonly", "yes", "--appendfsync", "always"])
             .arg("--dir")
             .arg(self.dir.path())
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start redis-server: {e}: {INSTALL}"));
         self.child = Some(child);
-        let url = self.url();
-        wait_until("redis-server to answer", Duration::from_secs(10), || {
-            redis::Client::open(url.as_str())
-                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-                .is_ok()
-        });
     }
 
     /// `redis://127.0.0.1:port/`.

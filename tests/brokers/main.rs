@@ -11,5 +11,6 @@ mod nats_recovery;
 mod nats_server;
 mod recovery;
 mod redis_client;
+mod redis_startup;
 mod replay;
 mod sinks;

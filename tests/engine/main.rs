@@ -9,3 +9,4 @@ mod examples;
 mod plugin_jobs;
 mod queue_jobs;
 mod sources;
+mod stop;

@@ -177,3 +177,64 @@ fn max_jobs_is_refused_with_the_quota_limit_and_use() {
     assert_eq!(alice.delete(&format!("/v1/jobs/{first}")).status, 200);
     alice.submit_ok(&job, "");
 }
+
+#[test]
+fn sluice_run_says_a_plugin_by_uploaded_name_is_for_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job.toml");
+    std::fs::write(&job, wordcount_job("1s", "")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["validate", job.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("job.toml:5:1: plugin `words`: `name = \"words\"` names a plugin uploaded to `sluice serve`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn slow_clients_are_timed_out_and_large_jobs_refused() {
+    use std::io::{Read, Write};
+    let site = Site::new(
+        "request_timeout = \"1s\"\nmax_job_size = \"1KiB\"",
+        &[("alice", "")],
+    );
+    let server = site.start();
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
+    // Headers that never end: the connection is closed.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    slow.write_all(b"GET /v1/jobs HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // A body that never arrives: 408.
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    slow.write_all(b"POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer alice-token\r\nContent-Length: 500\r\n\r\n[job]\n").unwrap();
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // A job file over max_job_size: 413 with the limit.
+    let alice = server.client("alice");
+    let big = format!("[job]\nname = \"j\"\n#{}\n", "x".repeat(2000));
+    let a = alice.submit(&big, "");
+    assert_eq!(a.status, 413, "{}", a.text);
+    assert!(
+        a.text
+            .contains("the job file is over the limit of 1024 bytes"),
+        "{}",
+        a.text
+    );
+}

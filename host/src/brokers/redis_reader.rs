@@ -13,6 +13,7 @@ use super::BrokerError;
 
 mod replay;
 mod reply;
+mod setup;
 
 pub(super) use reply::parse_id;
 use reply::{parse_entries, pending_ids, RawEntry};
@@ -108,14 +109,24 @@ pub struct RedisStreamReader {
     con: Option<Connection>,
     cursors: Vec<StreamCursor>,
     unreachable: bool,
+    /// Whether the consumer group exists on every stream (created by this reader).
+    groups_ready: bool,
+    /// Recorded positions whose pending entries up to them are still to acknowledge.
+    to_recover: Option<Vec<(String, String)>>,
 }
 
+/// A failed command: whether Redis was unavailable (unreachable, or not ready: loading its
+/// data set), so that the same command may succeed later, and the error.
+type Attempt<T> = Result<T, (bool, BrokerError)>;
+
 impl RedisStreamReader {
-    /// Connects and creates the consumer group on every stream (and the stream) if missing.
-    /// Reading starts with this consumer's pending entries.
+    /// A reader of `config.streams`; it connects and creates the consumer group on every
+    /// stream (and the stream) if missing. While Redis is unavailable (down, or loading its
+    /// data set) that is left to the first read, which waits for it (see
+    /// [`RedisStreamReader::read`]). Reading starts with this consumer's pending entries.
     ///
     /// # Errors
-    /// [`BrokerError::Redis`] when Redis cannot be reached or refuses.
+    /// [`BrokerError::Redis`] when the URL is invalid or Redis refuses to create a group.
     pub fn open(config: RedisStreamReaderConfig) -> Result<Self, BrokerError> {
         let client = Client::open(config.url.as_str())
             .map_err(|e| redis_error(&config.url, "invalid URL", &e))?;
@@ -136,35 +147,11 @@ impl RedisStreamReader {
             con: None,
             cursors,
             unreachable: false,
+            groups_ready: false,
+            to_recover: None,
         };
-        for i in 0..reader.cursors.len() {
-            reader.create_group(i)?;
-        }
+        reader.prepare_or_defer()?;
         Ok(reader)
-    }
-
-    fn create_group(&mut self, index: usize) -> Result<(), BrokerError> {
-        let start = match self.config.start {
-            RedisStart::Earliest => "0",
-            RedisStart::Latest => "$",
-        };
-        let key = self.cursors[index].key.clone();
-        let group = self.config.group.clone();
-        let r: redis::RedisResult<Value> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&key)
-            .arg(&group)
-            .arg(start)
-            .arg("MKSTREAM")
-            .query(self.connection()?);
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-            Err(e) => Err(self.failed(
-                &format!("cannot create group `{group}` on stream `{key}`"),
-                e,
-            )),
-        }
     }
 
     fn connection(&mut self) -> Result<&mut Connection, BrokerError> {
@@ -183,7 +170,7 @@ impl RedisStreamReader {
 
     /// Turns a command error into a [`BrokerError`], dropping a broken connection.
     fn failed(&mut self, what: &str, e: redis::RedisError) -> BrokerError {
-        if is_connection_error(&e) {
+        if is_unavailable(&e) {
             self.con = None;
         }
         redis_error(&self.config.url, what, &e)
@@ -199,57 +186,11 @@ impl RedisStreamReader {
         self.cursors.iter().map(|c| c.last.clone()).collect()
     }
 
-    /// Restarts from a recorded position (`(stream, last id)`): pending entries up to the
-    /// id were in checkpointed batches and are acknowledged now; those after it are read
-    /// again first.
-    ///
-    /// # Errors
-    /// [`BrokerError::Redis`] when a stream is not read here, or Redis fails.
-    pub fn recover(&mut self, positions: &[(String, String)]) -> Result<(), BrokerError> {
-        for (key, id) in positions {
-            let index = self
-                .cursors
-                .iter()
-                .position(|c| &c.key == key)
-                .ok_or_else(|| BrokerError::Redis {
-                    url: self.config.url.clone(),
-                    message: format!("cannot recover: stream `{key}` is not read by this source"),
-                })?;
-            if parse_id(id).is_none() {
-                return Err(BrokerError::Redis {
-                    url: self.config.url.clone(),
-                    message: format!("cannot recover stream `{key}`: `{id}` is not an entry id"),
-                });
-            }
-            let (group, consumer) = (self.config.group.clone(), self.config.consumer.clone());
-            loop {
-                let r: redis::RedisResult<Value> = redis::cmd("XPENDING")
-                    .arg(key)
-                    .arg(&group)
-                    .arg("-")
-                    .arg(id)
-                    .arg(1000)
-                    .arg(&consumer)
-                    .query(self.connection()?);
-                let v = r.map_err(|e| self.failed(&format!("XPENDING on stream `{key}`"), e))?;
-                let ids = pending_ids(&v);
-                if ids.is_empty() {
-                    break;
-                }
-                self.ack(key, &ids)?;
-            }
-            let c = &mut self.cursors[index];
-            c.replay_after = Some(id.clone());
-            c.last = id.clone();
-            c.unacked.clear();
-            c.held = None;
-        }
-        Ok(())
-    }
-
     /// Reads up to `max` entries of stream `index`: pending entries first (after a
-    /// restart), then new ones, without waiting. While Redis is unreachable this logs once,
-    /// reads nothing and reconnects on the next call.
+    /// restart), then new ones, without waiting. While Redis is unreachable (or loading its
+    /// data set) this logs once, reads nothing and reconnects on the next call; the group
+    /// creation and recovery left by [`RedisStreamReader::open`] and
+    /// [`RedisStreamReader::recover`] are done first.
     ///
     /// # Errors
     /// [`BrokerError::Redis`] when Redis refuses the command (a wrong type, for instance).
@@ -259,6 +200,14 @@ impl RedisStreamReader {
         max: u64,
         mut on: impl FnMut(&RedisEntry),
     ) -> Result<u64, BrokerError> {
+        match self.prepare() {
+            Ok(()) => {}
+            Err((true, e)) => {
+                self.note_unreachable(&e);
+                return Ok(0);
+            }
+            Err((false, e)) => return Err(e),
+        }
         let mut count = 0u64;
         while count < max {
             if let Some(entry) = self.cursors[index].held.take() {
@@ -287,15 +236,14 @@ impl RedisStreamReader {
                     if let BrokerError::Redis { message, .. } = &e {
                         if message.contains("NOGROUP") {
                             tracing::warn!(url = %self.config.url, stream = %key, "The consumer group is gone; creating it again.");
-                            self.create_group(index)?;
-                            continue;
+                            match self.create_group(index) {
+                                Ok(()) => continue,
+                                Err((false, e)) => return Err(e),
+                                Err((true, _)) => {}
+                            }
                         }
                     }
-                    self.con = None;
-                    if !self.unreachable {
-                        self.unreachable = true;
-                        tracing::warn!(url = %self.config.url, "Redis is unreachable ({e}); waiting for it to come back.");
-                    }
+                    self.note_unreachable(&e);
                     return Ok(count);
                 }
             };
@@ -316,6 +264,15 @@ impl RedisStreamReader {
             }
         }
         Ok(count)
+    }
+
+    /// Drops the connection and logs, once per outage, that Redis is unreachable.
+    fn note_unreachable(&mut self, e: &BrokerError) {
+        self.con = None;
+        if !self.unreachable {
+            self.unreachable = true;
+            tracing::warn!(url = %self.config.url, "Redis is unreachable ({e}); waiting for it to come back.");
+        }
     }
 
     /// Whether Redis was last seen unreachable.
@@ -352,6 +309,10 @@ impl RedisStreamReader {
     }
 
     fn ack(&mut self, key: &str, ids: &[String]) -> Result<(), BrokerError> {
+        self.try_ack(key, ids).map_err(|(_, e)| e)
+    }
+
+    fn try_ack(&mut self, key: &str, ids: &[String]) -> Attempt<()> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -363,13 +324,31 @@ impl RedisStreamReader {
                 .arg(chunk)
                 .ignore();
         }
-        let r: redis::RedisResult<()> = pipe.query(self.connection()?);
-        r.map_err(|e| self.failed(&format!("XACK on stream `{key}`"), e))
+        let con = self.connection().map_err(|e| (true, e))?;
+        let r: redis::RedisResult<()> = pipe.query(con);
+        r.map_err(|e| {
+            let unavailable = is_unavailable(&e);
+            (
+                unavailable,
+                self.failed(&format!("XACK on stream `{key}`"), e),
+            )
+        })
     }
 }
 
-pub(super) fn is_connection_error(e: &redis::RedisError) -> bool {
-    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
+/// Whether a command failed because Redis is unavailable for now — unreachable, or up
+/// but not ready (`LOADING` its data set, `MASTERDOWN`, `TRYAGAIN`) — rather than
+/// because it refused the command: then the same command is retried later.
+pub(super) fn is_unavailable(e: &redis::RedisError) -> bool {
+    use redis::ErrorKind;
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || matches!(
+            e.kind(),
+            ErrorKind::BusyLoadingError | ErrorKind::TryAgain | ErrorKind::MasterDown
+        )
 }
 
 pub(super) fn redis_error(url: &str, what: &str, e: &redis::RedisError) -> BrokerError {

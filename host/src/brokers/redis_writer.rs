@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use redis::{Client, Connection, Value};
 
-use super::redis_reader::{is_connection_error, parse_id, redis_error};
+use super::redis_reader::{is_unavailable, parse_id, redis_error};
 use super::BrokerError;
 
 /// Appends entries to one stream.
@@ -154,7 +154,7 @@ impl RedisStreamWriter {
         loop {
             let r = self
                 .connection()
-                .and_then(|con| attempt(con).map_err(|e| (is_connection_error(&e), e)));
+                .and_then(|con| attempt(con).map_err(|e| (is_unavailable(&e), e)));
             match r {
                 Ok(v) => {
                     if warned {

@@ -8,13 +8,13 @@ use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
 use super::plan::{Plan, PlanMode, SourceSpec};
 use super::progress::progress_line;
-use super::stop::StopSignal;
+use super::stop::{on_signals, StopSignal};
 use super::ExecError;
 use crate::batch::{BlockStore, NoBlockStore};
 use crate::checkpoint::{checkpointer_for, CheckpointFlags, ClockName};
 use crate::job::JobDocument;
 use crate::ops::BatchTime;
-use crate::source::SourceHandle;
+use crate::source::{InputEnded, SourceHandle};
 use crate::wasm::{RuntimeConfig, WasmRuntime};
 
 /// Where batch times come from.
@@ -38,9 +38,10 @@ pub struct RunOptions {
     pub batches: Option<u64>,
     /// No progress lines.
     pub quiet: bool,
-    /// Raised to stop after the current batch.
+    /// Raised to stop after the current batch and a final batch of what the receivers
+    /// received (also raised by a `stdin` source at the end of its input).
     pub stop: StopSignal,
-    /// Stop on Ctrl-C and SIGTERM.
+    /// Stop cleanly on Ctrl-C and SIGTERM; exit the process at once on a second one.
     pub handle_signals: bool,
     /// `--checkpoint-dir` and `--allow-plugin-change`.
     pub checkpoint: CheckpointFlags,
@@ -109,12 +110,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         .build()
         .map_err(|e| ExecError::Setup(format!("cannot start the I/O runtime: {e}")))?;
     if options.handle_signals {
-        let stop = options.stop.clone();
-        tokio.spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("Stop requested; finishing the current batch.");
-            stop.raise();
-        });
+        tokio.spawn(on_signals(options.stop.clone()));
     }
     let plan_block_ms = plan.block_ms;
     let block = Duration::from_millis(plan.block_ms as u64);
@@ -146,6 +142,10 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         sources.len(),
         batch_ms,
     );
+    let input_ended: InputEnded = {
+        let stop = options.stop.clone();
+        Arc::new(move |_source: &str| stop.raise())
+    };
     let mut names = Vec::with_capacity(sources.len());
     let mut handles = Vec::with_capacity(sources.len());
     for (source, spec) in sources {
@@ -158,6 +158,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
                 block,
                 receiver_partitions,
                 backpressure.initial_rate(),
+                input_ended.clone(),
             )),
         });
     }
@@ -198,18 +199,21 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     let mut summary = RunSummary::default();
     let mut i: i64 = first_index as i64 + 1;
     let mut time = zero_time + batch_ms;
+    let mut final_batch = false;
     loop {
         let done = first_index + summary.batches;
-        if options.batches.is_some_and(|n| done >= n) || options.stop.is_raised() {
+        if options.batches.is_some_and(|n| done >= n) {
             break;
         }
-        time = zero_time + i * batch_ms;
-        if options.clock == ClockKind::Wall {
-            let wait = time - now_ms();
-            if wait > 0 && options.stop.wait(Duration::from_millis(wait as u64)) {
+        let next = zero_time + i * batch_ms;
+        if options.stop.is_raised() || wait_for(next, options) {
+            // A clean stop: what the receivers received goes into one final batch now.
+            if !final_batch_begins(&mut handles, tokio.handle()) {
                 break;
             }
+            final_batch = true;
         }
+        time = next;
         if let Some(gate) = &options.before_batch {
             if !(gate.0)(time) {
                 break;
@@ -278,11 +282,21 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         }
         if !options.quiet {
             let rate = Backpressure::progress_suffix(&source_names, &handles);
-            eprintln!("{}{rate}", progress_line(&name, &report));
+            let last = if final_batch { FINAL_BATCH_NOTE } else { "" };
+            eprintln!("{}{rate}{last}", progress_line(&name, &report));
+        }
+        if final_batch {
+            tracing::info!(
+                records = report.records_in,
+                "Stopped: the final batch took every record received before the stop."
+            );
         }
         summary.reports.push(report);
         summary.batches += 1;
         i += 1;
+        if final_batch {
+            break;
+        }
     }
     executor.flush(time)?;
     if let Some(c) = checkpointer.as_mut().filter(|_| summary.batches > 0) {
@@ -303,6 +317,31 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     Ok(summary)
 }
 
+/// Ends the progress line of the final batch of a clean stop.
+const FINAL_BATCH_NOTE: &str = " (final batch: everything received before the stop)";
+
+/// With the wall clock, waits until `time`; returns whether a stop was requested first.
+fn wait_for(time: BatchTime, options: &RunOptions) -> bool {
+    let wait = time - now_ms();
+    options.clock == ClockKind::Wall
+        && wait > 0
+        && options.stop.wait(Duration::from_millis(wait as u64))
+}
+
+/// The start of a clean stop's final batch: every receiver stops reading, so that the
+/// next batch takes everything they received. Returns whether there is a receiver (a job
+/// of direct sources only has nothing received to finish and stops at once).
+fn final_batch_begins(handles: &mut [SourceHandle], rt: &tokio::runtime::Handle) -> bool {
+    let mut any = false;
+    for h in handles {
+        if let SourceHandle::Receiver(r) = h {
+            r.stop_reading(rt);
+            any = true;
+        }
+    }
+    any
+}
+
 /// The first batch time with the wall clock: the next multiple of the block interval (or
 /// of the batch interval, if shorter) after `now`, so that the first batch comes within
 /// one block interval of start instead of waiting for a whole batch interval; the next
@@ -310,28 +349,6 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
 fn first_wall_batch(now: i64, batch_ms: i64, block_ms: i64) -> i64 {
     let grain = block_ms.min(batch_ms).max(1);
     (now / grain + 1) * grain
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 #[cfg(test)]

@@ -362,7 +362,9 @@ fn build_source(
         SourceConfig::Redis(c) => SourceSpec::Direct(Box::new(RedisSource::new(name, c, batch_ms))),
         SourceConfig::Nats(c) => SourceSpec::Direct(Box::new(NatsSource::new(name, c, batch_ms))),
         SourceConfig::Stdin(c) => SourceSpec::Receiver(ReceiverSpec {
-            kind: ReceiverKind::Stdin,
+            kind: ReceiverKind::Stdin {
+                keep_running: c.keep_running,
+            },
             decoder: LineDecoder::new(name, c.format),
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,

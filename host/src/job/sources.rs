@@ -173,4 +173,8 @@ pub struct StdinConfig {
     /// Received records waiting for a batch, at most; then the receiver stops reading.
     #[serde(default = "default_max_buffered")]
     pub max_buffered: ByteSize,
+    /// Keep running after standard input ends (empty batches) instead of stopping the
+    /// job once the last records are processed.
+    #[serde(default)]
+    pub keep_running: bool,
 }

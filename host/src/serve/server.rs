@@ -142,16 +142,16 @@ pub fn serve(config: ServeConfig, on_bound: impl FnOnce(SocketAddr)) -> Result<(
 }
 
 async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+            return;
         }
     }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -140,7 +140,9 @@ impl ServeJob {
     }
 }
 
-/// Holds each due batch until a slot opens the gate (or the job is stopped).
+/// Holds each due batch until a slot opens the gate. Once the job is stopped, its final
+/// batch (what the receivers still held) runs at once: the slot finishing the job waits
+/// for it.
 fn gate_hook(link: &Arc<Link>, stop: &StopSignal) -> BatchGate {
     let (link, stop) = (link.clone(), stop.clone());
     BatchGate(Arc::new(move |time| {
@@ -149,8 +151,7 @@ fn gate_hook(link: &Arc<Link>, stop: &StopSignal) -> BatchGate {
         link.cv.notify_all();
         while !g.open {
             if stop.is_raised() {
-                g.waiting = None;
-                return false;
+                break;
             }
             g = link
                 .cv
@@ -220,6 +221,10 @@ impl Steppable for ServeJob {
             Some(t) => t.join().unwrap_or_else(Err),
             None => Err(Box::new("the job thread is gone")),
         };
+        // The final batch of a stop ran while this slot waited.
+        if let Some((report, cpu)) = self.link.lock().done.take() {
+            self.status.batch_done(&report, cpu);
+        }
         self.record(how, outcome);
     }
 }

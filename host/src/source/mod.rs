@@ -34,7 +34,7 @@ pub use kafka::KafkaSource;
 pub use lines::LineSplitter;
 pub use nats::NatsSource;
 pub use queue::QueueSource;
-pub use receiver::{spread, ReceiverInput, ReceiverKind, ReceiverSpec};
+pub use receiver::{spread, InputEnded, ReceiverInput, ReceiverKind, ReceiverSpec};
 pub use redis::RedisSource;
 
 use crate::ops::{BatchTime, DeadLetter};

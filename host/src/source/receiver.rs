@@ -24,9 +24,14 @@ use crate::record::{Batch, Partition};
 pub enum ReceiverKind {
     /// A TCP client connected to `host:port`, reconnecting with backoff.
     Tcp { host: String, port: u16 },
-    /// Standard input, until its end.
-    Stdin,
+    /// Standard input, until its end; then the job stops (see [`InputEnded`]) unless
+    /// `keep_running`.
+    Stdin { keep_running: bool },
 }
+
+/// Called by a receiver whose input ended for good and that asks the job to stop (a
+/// `stdin` source without `keep_running`), with the source's name.
+pub type InputEnded = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Everything needed to start a receiver.
 #[derive(Debug, Clone)]
@@ -49,7 +54,8 @@ const RATE_POLL: Duration = Duration::from_millis(50);
 impl ReceiverSpec {
     /// Starts the receiver and its block timer on `rt`; returns the batcher side. With
     /// `initial_rate` (backpressure's initial rate), the receiver reads no faster than
-    /// that from its first read until backpressure sets a rate.
+    /// that from its first read until backpressure sets a rate. `ended` is called when
+    /// the input ends and the job should stop.
     pub fn start(
         self,
         rt: &Handle,
@@ -57,6 +63,7 @@ impl ReceiverSpec {
         block_interval: Duration,
         partitions: Option<usize>,
         initial_rate: Option<f64>,
+        ended: InputEnded,
     ) -> ReceiverInput {
         let generator = BlockGenerator::new(self.decoder.source(), store, self.max_buffered);
         let limiter = Arc::new(RateLimiter::new(self.rate_limit));
@@ -79,7 +86,10 @@ impl ReceiverSpec {
                 ReceiverKind::Tcp { host, port } => {
                     rt.spawn(super::tcp::run(self, host, port, g, rate))
                 }
-                ReceiverKind::Stdin => rt.spawn(super::stdin::run(self, g, rate)),
+                ReceiverKind::Stdin { keep_running } => {
+                    let ended = (!keep_running).then_some(ended);
+                    rt.spawn(super::stdin::run(self, g, rate, ended))
+                }
             }
         };
         ReceiverInput {
@@ -166,6 +176,18 @@ impl ReceiverInput {
     /// The rate limit in force, records per second, if any (shown in the progress line).
     pub fn rate_limit(&self) -> Option<f64> {
         self.limiter.limit()
+    }
+
+    /// A clean stop: the receiver stops reading (its task is cancelled between two reads,
+    /// so every record read is already in the block generator) and the block timer
+    /// stops; returns once both tasks are gone. The next [`ReceiverInput::take_batch`]
+    /// then takes everything received, the unsealed current block included.
+    pub fn stop_reading(&mut self, rt: &Handle) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+            // Cancelled or already finished: either way the task no longer pushes.
+            let _ = rt.block_on(task);
+        }
     }
 
     /// Seals the current block and takes every sealed block: one partition per block, or

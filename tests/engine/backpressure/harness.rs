@@ -92,11 +92,20 @@ impl PacedWriter {
                     for i in next..next + n {
                         line(i, &mut text);
                     }
-                    if out.write_all(text.as_bytes()).is_err() {
-                        return;
+                    // Counted line by line as they enter the pipe or socket: at a clean
+                    // stop the job processes every line it read, the last ones of a
+                    // chunk that was only partly written too.
+                    let bytes = text.as_bytes();
+                    let mut off = 0;
+                    while off < bytes.len() {
+                        match out.write(&bytes[off..]) {
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => off += k,
+                        }
+                        written.store(next + (off / LINE_BYTES) as u64, Ordering::Relaxed);
                     }
                     next += n;
-                    written.store(next, Ordering::Relaxed);
                 }
             })
         };
@@ -115,8 +124,14 @@ impl PacedWriter {
         (writer, port)
     }
 
-    /// Records written so far.
-    pub fn written(&self) -> u64 {
+    /// Stops writing and returns the records written (whole lines in the pipe or
+    /// socket), once the writer's last write returned: after the job exited, a write it
+    /// was blocked in may have put lines in that the job read and processed.
+    pub fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
         self.written.load(Ordering::Relaxed)
     }
 }
@@ -219,7 +234,7 @@ pub fn observe(job: &JobDir, run_for: Duration, feed_stdin: bool) -> Observed {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let status = child.wait().unwrap();
-    let stdin_written = writer.map(|w| w.written());
+    let stdin_written = writer.map(PacedWriter::finish);
     reader.join().unwrap();
     let lines = std::mem::take(&mut *lines.lock().unwrap());
     let stderr = lines.join("\n");

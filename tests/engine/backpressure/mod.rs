@@ -61,8 +61,7 @@ fn tcp_receiver_slows_down_under_backpressure_and_loses_nothing() {
     let (sender, port) = PacedWriter::tcp_server();
     let job = slow_tcp_job(port, true, true);
     let seen = observe(&job, Duration::from_secs(14), false);
-    let written = sender.written();
-    drop(sender);
+    let written = sender.finish();
     let why = format!("sender wrote {written} records\n{}", seen.summary());
     eprintln!("{why}");
 

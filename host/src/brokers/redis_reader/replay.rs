@@ -5,14 +5,15 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 
-use super::{is_connection_error, parse_entries, parse_id, RedisEntry, RedisStreamReader};
+use super::{is_unavailable, parse_entries, parse_id, RedisEntry, RedisStreamReader};
 use crate::brokers::BrokerError;
 
 impl RedisStreamReader {
     /// Reads stream `index` from its position up to and including entry `end` (a position
     /// recorded right after the batch was first read), whatever was added since: the
     /// consumer's pending entries first, then new ones, never past `end`. Retries for up to
-    /// `timeout` while Redis is unreachable. Returns the number of records handed to `on`.
+    /// `timeout` while Redis is unavailable (unreachable or loading its data set), the
+    /// group creation and recovery too. Returns the number of records handed to `on`.
     ///
     /// # Errors
     /// [`BrokerError::Redis`] when `end` is not an entry id, Redis stays unreachable for
@@ -47,9 +48,25 @@ impl RedisStreamReader {
                 count += u64::from(self.cursors[index].take(entry, &mut on));
                 continue;
             }
+            // The group creation and recovery come first, retried like reads.
+            if !self.is_prepared() {
+                match self.prepare() {
+                    Ok(()) => {}
+                    Err((true, e)) if Instant::now() < deadline => {
+                        self.con = None;
+                        if !warned {
+                            warned = true;
+                            tracing::warn!(url = %self.config.url, stream = %key, "Redis is unavailable ({e}) while replaying a batch up to entry {end}; retrying for up to {timeout:?}.");
+                        }
+                        std::thread::sleep(Duration::from_millis(200));
+                        continue;
+                    }
+                    Err((_, e)) => return Err(self.replay_error(&key, end, e.to_string())),
+                }
+            }
             // Pending entries are read in pages; new ones one at a time, so that none past
             // `end` is delivered to this consumer (one that is gets held for the next read).
-            let pending = c.replay_after.clone();
+            let pending = self.cursors[index].replay_after.clone();
             let (from, n) = match &pending {
                 Some(id) => (id.as_str(), 1000),
                 None => (">", 1),
@@ -60,7 +77,7 @@ impl RedisStreamReader {
                     self.con = None;
                     if !warned {
                         warned = true;
-                        tracing::warn!(url = %self.config.url, stream = %key, "Redis is unreachable ({e}) while replaying a batch up to entry {end}; retrying for up to {timeout:?}.");
+                        tracing::warn!(url = %self.config.url, stream = %key, "Redis is unavailable ({e}) while replaying a batch up to entry {end}; retrying for up to {timeout:?}.");
                     }
                     std::thread::sleep(Duration::from_millis(200));
                     continue;
@@ -105,7 +122,7 @@ impl RedisStreamReader {
             .arg(from);
         let con = self.connection().map_err(|e| (true, e.to_string()))?;
         cmd.query(con).map_err(|e| {
-            let broken = is_connection_error(&e);
+            let broken = is_unavailable(&e);
             if broken {
                 self.con = None;
             }

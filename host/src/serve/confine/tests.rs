@@ -130,7 +130,7 @@ fn hosts_and_plugins_follow_the_tenant_rules() {
     );
     let e = check(&root, &format!("{HEAD}[plugins.w]\npath = \"w.wasm\"\n")).unwrap_err();
     assert!(
-        e.contains(":5:8: plugin `w`: `path` names a file on the server"),
+        e.contains(":6:8: plugin `w`: `path` names a file on the server"),
         "{e}"
     );
     let e = check(&root, &format!("{HEAD}[plugins.w]\nname = \"nope\"\n")).unwrap_err();
