@@ -89,6 +89,15 @@ impl Memory {
         (m.in_use() > m.limit).then_some(*m)
     }
 
+    /// The job of tenant `t` holding the most keyed state (the one that outgrew the limit).
+    pub fn largest_state(&self, t: usize) -> Option<u64> {
+        self.jobs
+            .iter()
+            .filter(|(_, &(jt, _, _))| jt == t)
+            .max_by_key(|(_, &(_, _, state))| state)
+            .map(|(&id, _)| id)
+    }
+
     /// Job `id` ended: its memory is free.
     pub fn remove(&mut self, id: u64) {
         if let Some((t, reserved, state)) = self.jobs.remove(&id) {
@@ -125,7 +134,11 @@ mod tests {
         assert_eq!(m.admit(0, 20).unwrap_err().in_use, 90);
         let over = m.set_state(1, 41).expect("over the limit");
         assert_eq!((over.reserved, over.state), (60, 41));
+        m.add(2, 0, 0);
+        assert!(m.set_state(2, 5).is_some(), "still over");
+        assert_eq!(m.largest_state(0), Some(1), "job 1 holds the state");
         m.remove(1);
+        m.remove(2);
         m.admit(0, 100).unwrap();
     }
 }

@@ -418,6 +418,18 @@ fn run_step(
     inner.fair.started(t);
     let over = inner.memory.set_state(id, stepped.state_bytes);
     let name = inner.tenants[t].name.clone();
+    // Over `max_memory`: the tenant's job with the most keyed state fails (this one, or
+    // another that the dispatcher finishes next).
+    let culprit = over.and_then(|_| inner.memory.largest_state(t));
+    let over = match (over, culprit) {
+        (Some(m), Some(c)) if c != id => {
+            if let Some(other) = inner.jobs.get_mut(&c) {
+                other.stop = Some(Finish::Fail(over_quota(&name, &m)));
+            }
+            None
+        }
+        (over, _) => over,
+    };
     let e = inner.jobs.get_mut(&id)?;
     e.cpu += stepped.cpu;
     e.expected_ms = wall.as_secs_f64() * 1e3;
