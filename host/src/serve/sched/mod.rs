@@ -6,7 +6,8 @@
 //!   finish); [`crate::serve::stepper`] implements it for a server job;
 //! - [`fair`]: the choice of the next step (virtual time per tenant, slot caps);
 //! - [`memory`]: `max_memory` (reserved guest memory plus keyed state);
-//! - [`cpu`]: a thread's CPU time; [`pool`]: the slots and the dispatcher.
+//! - [`cpu`]: a thread's CPU time; [`pool`]: the scheduler, its slots and dispatcher
+//!   (`slots.rs`) and their shared state (`state.rs`).
 //!
 //! A step runs entirely on one slot, whose own one-thread rayon pool runs the job's
 //! partitions: one tenant's partitions never queue ahead of another's on a shared rayon
@@ -17,6 +18,8 @@ pub mod cpu;
 pub mod fair;
 pub mod memory;
 pub mod pool;
+mod slots;
+mod state;
 
 use std::time::Duration;
 
