@@ -48,6 +48,20 @@ pub struct RunOptions {
     /// Called with the report of every batch once it completed (`sluice serve` keeps
     /// them for the job's status and log).
     pub on_batch: Option<BatchHook>,
+    /// Called with each batch's time once it is due, before it runs; the batch waits
+    /// until it returns, and `false` stops the job instead (`sluice serve`'s scheduler
+    /// runs the batch when a worker slot is free).
+    pub before_batch: Option<BatchGate>,
+}
+
+/// A callback that decides when a due batch runs (see [`RunOptions::before_batch`]).
+#[derive(Clone)]
+pub struct BatchGate(pub Arc<dyn Fn(BatchTime) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for BatchGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchGate")
+    }
 }
 
 /// A callback that receives each batch's report.
@@ -201,6 +215,11 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             final_batch = true;
         }
         time = next;
+        if let Some(gate) = &options.before_batch {
+            if !(gate.0)(time) {
+                break;
+            }
+        }
         let delay = match options.clock {
             ClockKind::Wall => Duration::from_millis((now_ms() - time).max(0) as u64),
             ClockKind::Virtual => Duration::ZERO,

@@ -10,7 +10,7 @@ pub mod preflight;
 mod progress;
 mod stop;
 
-pub use driver::{run, BatchHook, ClockKind, RunOptions, RunSummary};
+pub use driver::{run, BatchGate, BatchHook, ClockKind, RunOptions, RunSummary};
 pub use executor::{BatchReport, ExecSettings, Executor};
 pub use plan::{Node, Plan, PlanMode, SinkSlot, SourceSpec};
 pub use progress::progress_line;

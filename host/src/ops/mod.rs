@@ -231,6 +231,13 @@ pub trait Operator: Send {
         cx: &OpContext<'_>,
     ) -> Result<StreamValue, OpError>;
 
+    /// Bytes of keyed state the operator holds (an estimate kept as it changes, cheap
+    /// to ask after every batch; `sluice serve` charges it to the tenant's `max_memory`).
+    /// 0 for operators without keyed state.
+    fn state_bytes(&self) -> usize {
+        0
+    }
+
     /// The state to checkpoint, encoded by the operator; `None` for stateless operators.
     fn snapshot(&self) -> Option<Vec<u8>> {
         None
