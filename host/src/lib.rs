@@ -7,8 +7,22 @@
 //! The API to run jobs is re-exported here: load a [`JobDocument`], start a [`Job`] in a
 //! [`JobEnv`] (a shared [`WasmRuntime`], a tokio handle, an optional worker pool), then
 //! [`Job::step`] it at each [`Job::next_batch_time`] and [`Job::finish`] it.
+//!
+//! # Errors
+//!
+//! Every error type's message is complete: it names the thing involved (file, field,
+//! stream, plugin, function) and ends with the underlying cause, and it never also returns
+//! that cause from [`std::error::Error::source`]. Printing a chain (`{:#}` in the binary)
+//! would otherwise say the cause twice. So: no `#[source]`, no field named `source`, no
+//! `#[from]` on a variant whose message shows the inner error (`#[error(transparent)]` is
+//! fine: it shows the inner message once).
 
 #![forbid(unsafe_code)]
+
+/// The `tracing` target of the informational lines logged once per batch or per
+/// checkpoint (`Checkpoint written.`, notes on replayed batches): `sluice run --quiet`
+/// filters it out, with the progress lines.
+pub const PER_BATCH_LOG: &str = "sluice::per_batch";
 
 mod base;
 mod batch;

@@ -12,6 +12,7 @@ mod file;
 pub mod fingerprint;
 mod lock;
 mod meta;
+pub mod owned;
 mod recovery;
 mod runtime;
 mod settings;
@@ -34,11 +35,10 @@ pub use store::{CheckpointStore, Loaded, LoadedState, StateBlob, SLOW_ENV};
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A checkpoint file is damaged.
     #[error("{}: corrupt checkpoint file: {reason}", path.display())]
@@ -71,10 +71,10 @@ pub enum CheckpointError {
 
 impl CheckpointError {
     /// An [`CheckpointError::Io`] for `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, cause: std::io::Error) -> Self {
         CheckpointError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         }
     }
 }

@@ -216,6 +216,7 @@ impl Checkpointer {
             Ok(meta) => {
                 stats.took = started.elapsed();
                 tracing::info!(
+                    target: crate::PER_BATCH_LOG,
                     batch = index,
                     time,
                     bytes = stats.bytes,

@@ -75,6 +75,13 @@ pub fn checkpointer_for<'a>(
             })
         }
     };
+    // A file where the directory should be, found before anything is opened.
+    let usable = match &flags.dir {
+        Some(d) => crate::job::preflight::usable_dir(d)
+            .map_err(|why| format!("checkpoint directory (--checkpoint-dir): {why}")),
+        None => crate::job::preflight::checkpoint_dir(doc).map_err(|e| e.to_string()),
+    };
+    usable.map_err(|message| CheckpointError::Invalid { message })?;
     let settings = CheckpointSettings::new(&config, dir);
     let fingerprint = job_fingerprint(doc, ops)?;
     let job = doc.file.job.name.clone();

@@ -42,6 +42,11 @@ impl Backpressure {
         }
     }
 
+    /// Whether backpressure is on.
+    pub fn enabled(&self) -> bool {
+        !self.estimators.is_empty()
+    }
+
     /// The initial rate, records per second, when backpressure is on and one is set.
     pub fn initial_rate(&self) -> Option<f64> {
         self.initial_rate

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use super::executor::BatchReport;
 use super::job::{ClockKind, Job, JobEnv};
-use super::progress::progress_line;
+use super::progress::{progress_line, DelayWatch};
 use super::stop::{on_signals, StopSignal};
 use super::ExecError;
 use crate::base::now_ms;
 use crate::checkpoint::CheckpointFlags;
 use crate::job::JobDocument;
+use crate::record::BatchTime;
 use crate::source::InputEnded;
 use crate::wasm::{RuntimeConfig, WasmRuntime};
 
@@ -35,6 +36,20 @@ pub struct RunOptions {
     /// Called with the report of every batch once it completed (`sluice serve` keeps
     /// them for the job's status and log).
     pub on_batch: Option<BatchHook>,
+    /// Called with each batch's time once it is due, before it runs; the batch waits
+    /// until it returns, and `false` stops the job instead (`sluice serve`'s scheduler
+    /// runs the batch when a worker slot is free).
+    pub before_batch: Option<BatchGate>,
+}
+
+/// A callback that decides when a due batch runs (see [`RunOptions::before_batch`]).
+#[derive(Clone)]
+pub struct BatchGate(pub Arc<dyn Fn(BatchTime) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for BatchGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchGate")
+    }
 }
 
 /// A callback that receives each batch's report.
@@ -87,7 +102,13 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     let mut job = Job::start(doc, &env)?;
     let mut summary = RunSummary::default();
     let finish = drive(&mut job, options, &mut summary)?;
-    if let Finish::Limit = finish {
+    let gate_open = |job: &Job| {
+        options
+            .before_batch
+            .as_ref()
+            .is_none_or(|gate| (gate.0)(job.next_batch_time()))
+    };
+    if matches!(finish, Finish::Limit) || !gate_open(&job) {
         job.end()?;
         tokio.shutdown_timeout(Duration::from_millis(100));
         return Ok(summary);
@@ -131,6 +152,7 @@ fn drive(
     options: &RunOptions,
     summary: &mut RunSummary,
 ) -> Result<Finish, ExecError> {
+    let mut delay_watch = DelayWatch::new(job.batch_interval_ms(), job.backpressure_on());
     loop {
         if options.batches.is_some_and(|n| job.batches_done() >= n) {
             return Ok(Finish::Limit);
@@ -144,6 +166,11 @@ fn drive(
                 return Ok(Finish::Stop);
             }
         }
+        if let Some(gate) = &options.before_batch {
+            if !(gate.0)(job.next_batch_time()) {
+                return Ok(Finish::Limit);
+            }
+        }
         let report = job.step()?;
         if let Some(hook) = &options.on_batch {
             (hook.0)(&report);
@@ -155,6 +182,7 @@ fn drive(
                 job.rate_suffix()
             );
         }
+        delay_watch.observe(job.name(), &report);
         summary.reports.push(report);
         summary.batches += 1;
     }

@@ -250,6 +250,11 @@ impl Job {
         self.batch_ms
     }
 
+    /// Whether the job runs with backpressure.
+    pub fn backpressure_on(&self) -> bool {
+        self.backpressure.enabled()
+    }
+
     /// The clock the job's batch times follow.
     pub fn clock(&self) -> ClockKind {
         self.clock
@@ -327,13 +332,13 @@ impl Job {
                         Some(end) => s.next_batch_to(time, &end),
                         None => s.next_batch(time),
                     }
-                    .map_err(|source| ExecError::Source { time, source })?;
+                    .map_err(|cause| ExecError::Source { time, cause })?;
                     c.log_direct_end(name, time, &s.position())?;
                     input
                 }
                 _ => h
                     .next_batch(time)
-                    .map_err(|source| ExecError::Source { time, source })?,
+                    .map_err(|cause| ExecError::Source { time, cause })?,
             };
             inputs.push(input);
         }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::ExecError;
 use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig};
@@ -80,14 +81,25 @@ impl Plan {
         mode: PlanMode,
     ) -> Result<Plan, ExecError> {
         let f = &doc.file;
+        if mode == PlanMode::Run {
+            doc.check_has_sink()?;
+        }
         let plugins = load_plugins(doc, runtime)?;
         let mut sources = Vec::with_capacity(f.sources.len());
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         for name in f.sources.keys() {
             index.insert(name.clone(), sources.len());
-            sources.push((name.clone(), source::build(doc, name)?));
+            let started = Instant::now();
+            let source = source::build(doc, name)?;
+            slow_start(started, "source", name);
+            sources.push((name.clone(), source));
         }
         let nodes = build_nodes(doc, &plugins, &mut index)?;
+        // What opening the outputs would fail on, found before anything is created.
+        crate::job::preflight::output_dirs(doc)?;
+        if mode == PlanMode::Validate {
+            crate::job::preflight::checkpoint_dir(doc)?;
+        }
         let (sinks, dead_letter) = match mode {
             PlanMode::Run => open_sinks(doc, &index)?,
             PlanMode::Validate => (Vec::new(), None),
@@ -254,6 +266,20 @@ fn open_sinks(
     Ok((sinks, dead_letter))
 }
 
+/// Start-up work that takes this long is logged, so that a slow start is explained.
+const SLOW_START: Duration = Duration::from_millis(500);
+
+/// Logs the opening of `what` `name`, begun at `started`, when it was slow.
+fn slow_start(started: Instant, what: &str, name: &str) {
+    let took = started.elapsed();
+    if took >= SLOW_START {
+        tracing::info!(
+            took_ms = took.as_millis() as u64,
+            "Opening {what} `{name}` took long."
+        );
+    }
+}
+
 fn load_plugins(
     doc: &JobDocument,
     runtime: &Arc<WasmRuntime>,
@@ -304,12 +330,14 @@ fn load_plugins(
         limits.fuel = c.limits.fuel;
         let params = serde_json::to_value(&c.params)
             .map_err(|e| doc.error(Some(config.span()), format!("plugin `{name}`: params: {e}")))?;
-        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|source| {
+        let started = Instant::now();
+        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|cause| {
             ExecError::Plugin {
                 plugin: name.clone(),
-                source,
+                cause,
             }
         })?;
+        slow_start(started, "plugin", name);
         plugins.insert(name.clone(), plugin);
     }
     Ok(plugins)

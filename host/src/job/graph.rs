@@ -5,11 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use super::config::{ErrorPolicyConfig, JobFile};
-use super::text::field_span;
-
-/// A problem in the graph: where it is in the file (`None`: the file as a whole) and a
-/// sentence; `JobDocument` turns it into a `JobError` with line and column.
-pub(super) type Problem = (Option<Range<usize>>, String);
+use super::sources::{SourceConfig, MAX_VOCABULARY};
+use super::text::{field_span, Problem};
 
 fn at(span: Option<Range<usize>>, message: impl Into<String>) -> Problem {
     (span, message.into())
@@ -21,12 +18,28 @@ pub struct Topology {
     /// Derived streams in an order where every stream comes after its parents (sources
     /// come first and are not listed).
     pub order: Vec<String>,
+    /// The slide of every source and stream in milliseconds (Spark's `slideDuration`):
+    /// the times at which it produces a batch are the multiples of it.
+    pub slides: BTreeMap<String, i64>,
 }
 
 /// Checks names, references, cycles and window durations of the job in `text`; returns
 /// the topological order.
 pub(super) fn check(f: &JobFile, text: &str) -> Result<Topology, Problem> {
     check_job_section(f)?;
+    check_sources(f, text)?;
+    check_streams(f, text)?;
+    check_sinks(f)?;
+    if f.sources.is_empty() {
+        return Err(at(None, "the job has no [sources.*]"));
+    }
+    let order = topological_order(f)?;
+    let slides = super::slides::check(f, text, &order)?;
+    Ok(Topology { order, slides })
+}
+
+/// Source names that are also stream names, and generator vocabularies beyond the limit.
+fn check_sources(f: &JobFile, text: &str) -> Result<(), Problem> {
     for (name, source) in &f.sources {
         if f.streams.contains_key(name) {
             return Err(at(
@@ -34,14 +47,20 @@ pub(super) fn check(f: &JobFile, text: &str) -> Result<Topology, Problem> {
                 format!("`{name}` is both a source and a stream; names must be unique"),
             ));
         }
+        if let SourceConfig::Generator(g) = source.get_ref() {
+            if g.vocabulary > MAX_VOCABULARY {
+                return Err(at(
+                    Some(field_span(text, source.span(), "vocabulary")),
+                    format!(
+                        "source `{name}`: vocabulary = {} is more words than the generator \
+                         can draw from (at most {})",
+                        g.vocabulary, MAX_VOCABULARY
+                    ),
+                ));
+            }
+        }
     }
-    check_streams(f, text)?;
-    check_sinks(f)?;
-    if f.sources.is_empty() {
-        return Err(at(None, "the job has no [sources.*]"));
-    }
-    let order = topological_order(f)?;
-    Ok(Topology { order })
+    Ok(())
 }
 
 /// `[job]`: intervals, backpressure and the dead-letter policy agree.

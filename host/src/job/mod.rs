@@ -9,9 +9,12 @@ mod brokers;
 mod checkpoint;
 mod config;
 mod graph;
+mod json_ops;
 mod nats;
 mod ops;
+pub mod preflight;
 mod sinks;
+mod slides;
 mod sources;
 mod streams;
 mod text;
@@ -29,6 +32,7 @@ pub use config::{
     DeadLetterConfig, ErrorPolicyConfig, JobFile, JobSection, LimitsConfig, PluginConfig,
 };
 pub use graph::Topology;
+pub use json_ops::{FilterConfig, KeyByConfig, SelectConfig};
 pub use nats::{NatsSinkConfig, NatsSourceConfig, NatsStart};
 pub use ops::{
     CombineConfig, EventTimeConfig, FnOp, FnRef, KeyedConfig, MapWithStateConfig, NoArgs,
@@ -38,6 +42,7 @@ pub use ops::{
 pub use sinks::{FilesSinkConfig, PrintSinkConfig, SinkConfig, SinkKind, StdoutSinkConfig};
 pub use sources::{
     FilesSourceConfig, Format, GeneratorConfig, QueueConfig, SourceConfig, StdinConfig, TcpConfig,
+    MAX_VOCABULARY,
 };
 pub use streams::{OpConfig, StreamConfig};
 pub use text::line_column;
@@ -47,12 +52,8 @@ pub use units::{parse_duration, parse_size, ByteSize, DurationMs};
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read the job file: {cause}")]
+    Read { path: String, cause: std::io::Error },
     /// A problem at a place in the file.
     #[error("{path}:{line}:{column}: {message}")]
     At {
@@ -85,9 +86,9 @@ impl JobDocument {
     /// # Errors
     /// [`JobError`] naming the file, line and column of the first problem.
     pub fn load(path: &Path) -> Result<JobDocument, JobError> {
-        let text = std::fs::read_to_string(path).map_err(|source| JobError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| JobError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         Self::parse(path, text)
     }
@@ -127,6 +128,23 @@ impl JobDocument {
         text::field_span(&self.text, table, key)
     }
 
+    /// The span of the header `[name]` of a top-level table, when the file has one (for
+    /// tables that are not `Spanned`, such as `[job]` and `[checkpoint]`).
+    pub fn table_span(&self, name: &str) -> Option<Range<usize>> {
+        let header = format!("[{name}]");
+        let mut at = 0;
+        for line in self.text.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            let rest = trimmed.strip_prefix(header.as_str()).map(str::trim);
+            if rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
+                let start = at + line.len() - trimmed.len();
+                return Some(start..start + header.len());
+            }
+            at += line.len();
+        }
+        None
+    }
+
     /// Resolves a path written in the job file against the file's directory.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         match self.path.parent() {
@@ -138,6 +156,35 @@ impl JobDocument {
     /// The batch interval in milliseconds.
     pub fn batch_ms(&self) -> i64 {
         self.file.job.batch_interval.get_ref().ms()
+    }
+}
+
+impl JobDocument {
+    /// Checks that running the job would compute something: it has a sink. (Spark refuses
+    /// to start such a job: "No output operations registered, so nothing to execute".)
+    /// Not part of [`JobDocument::load`], since a library user may drive the streams
+    /// without sinks.
+    ///
+    /// # Errors
+    /// A [`JobError`] about the file, suggesting a sink for its last stream.
+    pub fn check_has_sink(&self) -> Result<(), JobError> {
+        if !self.file.sinks.is_empty() {
+            return Ok(());
+        }
+        let last = self
+            .topology
+            .order
+            .last()
+            .or_else(|| self.file.sources.keys().next())
+            .map_or("STREAM", String::as_str);
+        Err(self.error(
+            None,
+            format!(
+                "the job has no sinks, so running it would compute nothing (Spark: \"No \
+                 output operations registered, so nothing to execute\"). Add one, e.g. \
+                 `[sinks.out]` with `from = \"{last}\"` and `kind = \"print\"`"
+            ),
+        ))
     }
 }
 

@@ -3,6 +3,10 @@
 
 use std::ops::Range;
 
+/// A problem found in a job file: where it is (`None`: the file as a whole) and a
+/// sentence; `JobDocument` turns it into a `JobError` with line and column.
+pub(super) type Problem = (Option<Range<usize>>, String);
+
 /// 1-based line and column (in characters) of byte `offset`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());

@@ -168,7 +168,7 @@ fn window_spec(
 ) -> Result<WindowSpec, JobError> {
     let w = cx.batch_multiple("window", window)?;
     let s = slide.map(|s| cx.batch_multiple("slide", s)).transpose()?;
-    WindowSpec::new(cx.stream, w, s, cx.doc.batch_ms()).map_err(|e| {
+    WindowSpec::new(cx.stream, w, s, cx.parent_slide()).map_err(|e| {
         cx.error(
             cx.field_span("window"),
             e.to_string()

@@ -48,6 +48,16 @@ impl BuildContext<'_> {
             .field_span(self.doc.file.streams[self.stream].span(), field)
     }
 
+    /// The slide of the first parent in milliseconds: the batch interval unless it is
+    /// windowed. A window's slide defaults to it (Spark's `window(length)`).
+    pub fn parent_slide(&self) -> i64 {
+        self.inputs
+            .first()
+            .and_then(|p| self.doc.topology.slides.get(p))
+            .copied()
+            .unwrap_or_else(|| self.doc.batch_ms())
+    }
+
     /// Checks the number of parents.
     ///
     /// # Errors

@@ -41,6 +41,7 @@ mod group_by_key;
 mod group_window;
 mod hash;
 mod join;
+mod json;
 mod key_table;
 mod keyed;
 mod map_with_state;
@@ -123,12 +124,8 @@ pub enum ErrorPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
     /// A plugin call failed as a whole.
-    #[error("stream `{stream}`: {source}")]
-    Call {
-        stream: String,
-        #[source]
-        source: CallError,
-    },
+    #[error("stream `{stream}`: {cause}")]
+    Call { stream: String, cause: CallError },
     /// A record was rejected under the `fail` error policy.
     #[error("stream `{stream}`: record rejected: {reason}")]
     Record { stream: String, reason: String },
@@ -180,9 +177,9 @@ impl OpContext<'_> {
         };
         f.plugin
             .call(&f.function, shape, count, items, &ctx)
-            .map_err(|source| OpError::Call {
+            .map_err(|cause| OpError::Call {
                 stream: self.stream.to_owned(),
-                source,
+                cause,
             })
     }
 
@@ -231,6 +228,13 @@ pub trait Operator: Send {
         inputs: &[StreamValue],
         cx: &OpContext<'_>,
     ) -> Result<StreamValue, OpError>;
+
+    /// Bytes of keyed state the operator holds (an estimate kept as it changes, cheap
+    /// to ask after every batch; `sluice serve` charges it to the tenant's `max_memory`).
+    /// 0 for operators without keyed state.
+    fn state_bytes(&self) -> usize {
+        0
+    }
 
     /// The state to checkpoint, encoded by the operator; `None` for stateless operators.
     fn snapshot(&self) -> Option<Vec<u8>> {

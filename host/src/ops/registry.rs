@@ -39,13 +39,18 @@ pub fn build(config: &OpConfig, cx: &BuildContext<'_>) -> Result<Built, JobError
     let f = |func: &String| cx.plugin_fn(func);
     let built = match config {
         OpConfig::Map(c) => return narrow(NarrowStep::Map(f(&c.func)?)),
-        OpConfig::Filter(c) => return narrow(NarrowStep::Filter(f(&c.func)?)),
         OpConfig::FlatMap(c) => return narrow(NarrowStep::FlatMap(f(&c.func)?)),
         OpConfig::MapPartitions(c) => return narrow(NarrowStep::MapPartitions(f(&c.func)?)),
         OpConfig::MapValues(c) => return narrow(NarrowStep::MapValues(f(&c.func)?)),
         OpConfig::FlatMapValues(c) => return narrow(NarrowStep::FlatMapValues(f(&c.func)?)),
         OpConfig::Glom(_) => return narrow(NarrowStep::Glom),
         OpConfig::Identity(_) => return narrow(NarrowStep::Identity),
+        // Built-in record operations (and `filter` in both forms): `ops/json/`.
+        OpConfig::Filter(_)
+        | OpConfig::KeyBy(_)
+        | OpConfig::Select(_)
+        | OpConfig::ParseJson(_)
+        | OpConfig::ToJson(_) => return narrow(super::json::build(config, cx)?),
         OpConfig::ReduceByKey(c) => return b::reduce_by_key(c, cx).map(Built::ReduceByKey),
         OpConfig::Count(_) => one().and_then(|()| op(Count)),
         OpConfig::Union(_) => b::union(cx),

@@ -68,7 +68,7 @@ impl Sink for NatsSink {
             .publish_all(&messages)
             .map_err(|e| fail(e.to_string()))?;
         if duplicates > 0 {
-            tracing::info!(sink = %self.name, "Batch {time} ms: {duplicates} of {} messages were already in the stream (a replayed batch); JetStream dropped them.", messages.len());
+            tracing::info!(target: crate::PER_BATCH_LOG, sink = %self.name, "Batch {time} ms: {duplicates} of {} messages were already in the stream (a replayed batch); JetStream dropped them.", messages.len());
         }
         Ok(())
     }

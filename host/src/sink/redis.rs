@@ -72,7 +72,7 @@ impl Sink for RedisSink {
             RedisSinkIds::Batch => {
                 let done = self.writer.append_batch(time, &entries).map_err(fail)?;
                 if done.skipped > 0 {
-                    tracing::info!(sink = %self.name, stream = %self.config.stream,
+                    tracing::info!(target: crate::PER_BATCH_LOG, sink = %self.name, stream = %self.config.stream,
                         "Batch {time} ms: {} entries were already in the stream (a replayed batch) and were not added again; {} added.",
                         done.skipped, done.written);
                 }

@@ -39,11 +39,11 @@ impl LineDecoder {
     ) -> Result<(), DeadLetter> {
         let bytes = match line {
             Line::Complete(b) => b.strip_suffix(b"\r").unwrap_or(b),
-            Line::TooLong { prefix, len } => {
+            Line::TooLong { prefix, len, max } => {
                 return Err(self.dead(
                     prefix,
                     format!(
-                        "{}: line of {len} bytes is over the maximum line length",
+                        "{}: line of {len} bytes is longer than `max_line_length` ({max} bytes)",
                         position()
                     ),
                 ))

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub use direct_log::DirectLog;
 pub use record::WalRecord;
-pub use segment::{read_segment, SegmentRead, SegmentWriter};
+pub use segment::{read_segment, SegmentRead, SegmentWriter, SEGMENT_HEADER};
 pub use source_log::{list_segments, LoggedBlock, SegmentInfo, SourceLog};
 
 use crate::base::dir_name;
@@ -30,11 +30,10 @@ use crate::record::BatchTime;
 #[derive(Debug, thiserror::Error)]
 pub enum WalError {
     /// Reading or writing a file failed.
-    #[error("write-ahead log {}: {source}", path.display())]
+    #[error("write-ahead log {}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// An intact record (its checksum is right) that this build cannot read.
     #[error("write-ahead log {}: {reason}", path.display())]
@@ -46,10 +45,10 @@ pub enum WalError {
 
 impl WalError {
     /// A [`WalError::Io`] for `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, cause: std::io::Error) -> Self {
         WalError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         }
     }
 }
