@@ -25,6 +25,7 @@ pub mod exec;
 pub mod job;
 pub mod ops;
 pub mod record;
+pub mod serve;
 pub mod sink;
 pub mod source;
 pub mod wal;

@@ -45,6 +45,33 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// `--checkpoint-dir` and `--allow-plugin-change`.
     pub checkpoint: CheckpointFlags,
+    /// Called with the report of every batch once it completed (`sluice serve` keeps
+    /// them for the job's status and log).
+    pub on_batch: Option<BatchHook>,
+    /// Called with each batch's time once it is due, before it runs; the batch waits
+    /// until it returns, and `false` stops the job instead (`sluice serve`'s scheduler
+    /// runs the batch when a worker slot is free).
+    pub before_batch: Option<BatchGate>,
+}
+
+/// A callback that decides when a due batch runs (see [`RunOptions::before_batch`]).
+#[derive(Clone)]
+pub struct BatchGate(pub Arc<dyn Fn(BatchTime) -> bool + Send + Sync>);
+
+impl std::fmt::Debug for BatchGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchGate")
+    }
+}
+
+/// A callback that receives each batch's report.
+#[derive(Clone)]
+pub struct BatchHook(pub Arc<dyn Fn(&BatchReport) + Send + Sync>);
+
+impl std::fmt::Debug for BatchHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchHook")
+    }
 }
 
 /// What a run did.
@@ -188,6 +215,11 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             final_batch = true;
         }
         time = next;
+        if let Some(gate) = &options.before_batch {
+            if !(gate.0)(time) {
+                break;
+            }
+        }
         let delay = match options.clock {
             ClockKind::Wall => Duration::from_millis((now_ms() - time).max(0) as u64),
             ClockKind::Virtual => Duration::ZERO,
@@ -246,6 +278,9 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         report.processing = started.elapsed();
         report.scheduling_delay = delay;
         backpressure.after_batch(time, &counts, report.processing, delay, &mut handles);
+        if let Some(hook) = &options.on_batch {
+            (hook.0)(&report);
+        }
         if !options.quiet {
             let rate = Backpressure::progress_suffix(&source_names, &handles);
             let last = if final_batch { FINAL_BATCH_NOTE } else { "" };

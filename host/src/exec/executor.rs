@@ -25,6 +25,8 @@ pub struct BatchReport {
     pub processing: Duration,
     /// How late the batch started after its batch time (wall clock only).
     pub scheduling_delay: Duration,
+    /// Keyed-state bytes the operators hold after the batch ([`Operator::state_bytes`]).
+    pub state_bytes: u64,
 }
 
 /// Job-wide settings the executor hands to operators.
@@ -166,6 +168,7 @@ impl Executor {
             }
         }
         self.last = values;
+        report.state_bytes = self.nodes.iter().map(|n| n.op.state_bytes() as u64).sum();
         report.processing = started.elapsed();
         Ok(report)
     }

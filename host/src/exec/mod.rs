@@ -6,10 +6,11 @@ mod backpressure;
 mod driver;
 mod executor;
 mod plan;
+pub mod preflight;
 mod progress;
 mod stop;
 
-pub use driver::{run, ClockKind, RunOptions, RunSummary};
+pub use driver::{run, BatchGate, BatchHook, ClockKind, RunOptions, RunSummary};
 pub use executor::{BatchReport, ExecSettings, Executor};
 pub use plan::{Node, Plan, PlanMode, SinkSlot, SourceSpec};
 pub use progress::progress_line;

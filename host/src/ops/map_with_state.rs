@@ -217,6 +217,10 @@ impl Operator for MapWithState {
         Ok(StreamValue::Rdd(Batch::new(mapped)))
     }
 
+    fn state_bytes(&self) -> usize {
+        self.lock().store.bytes()
+    }
+
     fn snapshot(&self) -> Option<Vec<u8>> {
         let shared = self.lock();
         let mut w = codec::Writer::new(TAG);

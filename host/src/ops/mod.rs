@@ -30,6 +30,7 @@ pub mod group_by_key;
 pub mod group_window;
 pub mod identity;
 pub mod join;
+pub mod json;
 pub mod key_table;
 pub mod keyed;
 pub mod map_with_state;
@@ -229,6 +230,13 @@ pub trait Operator: Send {
         inputs: &[StreamValue],
         cx: &OpContext<'_>,
     ) -> Result<StreamValue, OpError>;
+
+    /// Bytes of keyed state the operator holds (an estimate kept as it changes, cheap
+    /// to ask after every batch; `sluice serve` charges it to the tenant's `max_memory`).
+    /// 0 for operators without keyed state.
+    fn state_bytes(&self) -> usize {
+        0
+    }
 
     /// The state to checkpoint, encoded by the operator; `None` for stateless operators.
     fn snapshot(&self) -> Option<Vec<u8>> {

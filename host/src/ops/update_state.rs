@@ -167,6 +167,10 @@ impl Operator for UpdateStateByKey {
         Ok(self.emit())
     }
 
+    fn state_bytes(&self) -> usize {
+        self.store.bytes()
+    }
+
     fn snapshot(&self) -> Option<Vec<u8>> {
         let mut w = codec::Writer::new(TAG);
         w.u64(u64::from(self.started));
