@@ -5,5 +5,6 @@ mod harness;
 
 mod isolation;
 mod load;
+mod quotas;
 mod refusals;
 mod restart;

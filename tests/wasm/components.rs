@@ -41,12 +41,15 @@ fn encode(values: &[Value]) -> Vec<u8> {
     out
 }
 
+/// A rejected input: its index and the message.
+type Rejected = (Option<u32>, String);
+
 fn call(
     p: &Plugin,
     f: &str,
     shape: Shape,
     items: &[Value],
-) -> Result<(Vec<Value>, Vec<(Option<u32>, String)>), CallError> {
+) -> Result<(Vec<Value>, Vec<Rejected>), CallError> {
     let out = p.call(f, shape, items.len() as u32, &encode(items), &ctx(1000, 1))?;
     let values = out
         .items

@@ -10,9 +10,11 @@
 
 use rayon::prelude::*;
 
-use super::codec::{Reader, Writer};
-use super::keyed::{key_partition, sorted_by_key, FastMap, FastSet};
-use super::BatchTime;
+use super::keyed::key_partition;
+
+use super::hash::{sorted_by_key, FastMap, FastSet};
+use crate::record::codec::{Reader, Writer};
+use crate::record::BatchTime;
 use crate::record::{write_pair, Batch, Partition};
 
 /// One key's state.
@@ -24,14 +26,50 @@ pub struct StateEntry {
     pub updated: BatchTime,
 }
 
+/// Bytes counted per entry besides its key and state: the two vectors' headers, the
+/// update time and the hash table's slot (an estimate; `sluice serve`'s `max_memory`).
+const ENTRY_OVERHEAD: usize = 64;
+
+fn entry_bytes(key: &[u8], state: &[u8]) -> usize {
+    key.len() + state.len() + ENTRY_OVERHEAD
+}
+
 /// One partition of the state.
 #[derive(Debug, Default)]
 pub struct StatePartition {
     map: FastMap<Vec<u8>, StateEntry>,
     dirty: FastSet<Vec<u8>>,
+    /// [`entry_bytes`] summed over the entries.
+    bytes: usize,
 }
 
 impl StatePartition {
+    /// Inserts or replaces an entry, keeping the byte count.
+    fn insert_entry(&mut self, key: Vec<u8>, entry: StateEntry) {
+        let added = entry_bytes(&key, &entry.state);
+        let key_len = key.len();
+        if let Some(old) = self.map.insert(key, entry) {
+            self.bytes -= key_len + old.state.len() + ENTRY_OVERHEAD;
+        }
+        self.bytes += added;
+    }
+
+    /// Removes an entry, keeping the byte count; whether it existed.
+    fn remove_entry(&mut self, key: &[u8]) -> bool {
+        match self.map.remove(key) {
+            Some(old) => {
+                self.bytes -= entry_bytes(key, &old.state);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Bytes held by the entries (keys, states and a per-entry overhead; an estimate).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The entry of a key.
     pub fn get(&self, key: &[u8]) -> Option<&StateEntry> {
         self.map.get(key)
@@ -42,13 +80,14 @@ impl StatePartition {
         match self.map.get_mut(key) {
             Some(e) => {
                 if e.state != state || e.updated != updated {
+                    self.bytes = self.bytes + state.len() - e.state.len();
                     e.state = state;
                     e.updated = updated;
                     self.dirty.insert(key.to_vec());
                 }
             }
             None => {
-                self.map.insert(key.to_vec(), StateEntry { state, updated });
+                self.insert_entry(key.to_vec(), StateEntry { state, updated });
                 self.dirty.insert(key.to_vec());
             }
         }
@@ -56,7 +95,7 @@ impl StatePartition {
 
     /// Removes a key, marking it dirty if it existed.
     pub fn remove(&mut self, key: &[u8]) {
-        if self.map.remove(key).is_some() {
+        if self.remove_entry(key) {
             self.dirty.insert(key.to_vec());
         }
     }
@@ -66,17 +105,13 @@ impl StatePartition {
         self.map.iter()
     }
 
-    /// The number of keys.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
     /// Whether there are no keys.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// The number of keys changed since the last delta.
+    #[cfg(test)]
     pub fn dirty_len(&self) -> usize {
         self.dirty.len()
     }
@@ -106,13 +141,19 @@ impl StateStore {
     }
 
     /// The total number of keys.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.parts.iter().map(StatePartition::len).sum()
+        self.parts.iter().map(|p| p.map.len()).sum()
     }
 
     /// Whether there are no keys.
     pub fn is_empty(&self) -> bool {
         self.parts.iter().all(StatePartition::is_empty)
+    }
+
+    /// Bytes held by every partition's entries (see [`StatePartition::bytes`]).
+    pub fn bytes(&self) -> usize {
+        self.parts.iter().map(StatePartition::bytes).sum()
     }
 
     /// Every entry as a `[key, state]` pair record, one output partition per state
@@ -172,7 +213,7 @@ impl StateStore {
                 let k = r.bytes()?.to_vec();
                 let updated = r.i64()?;
                 let state = r.bytes()?.to_vec();
-                part.map.insert(k, StateEntry { state, updated });
+                part.insert_entry(k, StateEntry { state, updated });
             }
         }
         Ok(store)
@@ -220,10 +261,10 @@ impl StateStore {
                     PRESENT => {
                         let updated = r.i64()?;
                         let state = r.bytes()?.to_vec();
-                        p.map.insert(k, StateEntry { state, updated });
+                        p.insert_entry(k, StateEntry { state, updated });
                     }
                     REMOVED => {
-                        p.map.remove(&k);
+                        p.remove_entry(&k);
                     }
                     other => return Err(format!("unknown delta entry kind {other}")),
                 }

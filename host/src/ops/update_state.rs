@@ -14,7 +14,8 @@ use super::builtin::Builtin;
 use super::keyed::{combine_batch, group_batch, key_value, Combined, Groups, KeyOf};
 use super::state_store::{StatePartition, StateStore};
 use super::update_fn::{Entry, UpdateFn};
-use super::{codec, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+use crate::record::codec;
 use crate::record::{write_pair, Batch, Partition};
 
 /// Keyed running state, emitted whole every batch.
@@ -165,6 +166,10 @@ impl Operator for UpdateStateByKey {
                 Ok::<(), OpError>(())
             })?;
         Ok(self.emit())
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.store.bytes()
     }
 
     fn snapshot(&self) -> Option<Vec<u8>> {

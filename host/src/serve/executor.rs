@@ -1,21 +1,25 @@
-//! Runs the server's jobs. For now each job runs on its own thread through `exec::run`
-//! (wall clock, checkpoints on, a stop signal, a per-batch hook feeding its status); the
-//! shared-pool scheduler replaces this module behind the same interface: submit a job,
-//! stop it, and its status (reports, log, failure reason) filled as it runs.
+//! Runs the server's jobs on the shared worker pool ([`super::sched`]): submit a job
+//! (its guest memory reserved against its tenant's `max_memory`), stop it, read its CPU
+//! time and memory; its status (reports, log, failure reason) is filled as it runs.
 
-use std::panic::AssertUnwindSafe;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::status::{JobState, JobStatus};
-use super::store::relative_to_job;
+use super::config::TenantConfig;
+use super::sched::pool::{JobUsage, TenantQuota};
+use super::sched::{Scheduler, TenantUsage, Ticket};
+use super::status::JobStatus;
+use super::stepper::{JobRun, ServeJob};
 use super::ServeError;
-use crate::checkpoint::CheckpointFlags;
-use crate::exec::{self, BatchHook, ClockKind, RunOptions, StopSignal};
 use crate::job::JobDocument;
+use crate::wasm::Limits;
+
+/// Plugin instances a job holds at once: its batch runs on one slot thread, so each
+/// plugin has at most one instance in a call (and no second one idle beside it).
+pub const INSTANCES_PER_PLUGIN: u64 = 1;
 
 /// A job ready to run: confined, its plugins resolved to their pinned files.
 pub struct Submission {
@@ -31,128 +35,116 @@ pub struct Submission {
     pub status: Arc<JobStatus>,
 }
 
-/// Starts jobs; knows whether the server is stopping.
-#[derive(Debug, Default)]
+/// Starts jobs on the pool; knows whether the server is stopping.
 pub struct Executor {
     stopping: Arc<AtomicBool>,
+    scheduler: Scheduler,
 }
 
-/// A running job.
-#[derive(Debug)]
+/// A job on the pool.
 pub struct JobHandle {
-    stop: StopSignal,
-    thread: Option<JoinHandle<()>>,
+    ticket: Ticket,
+}
+
+/// The guest memory a job reserves: each plugin's memory limit (`limits.memory`, else
+/// the runtime's default) times [`INSTANCES_PER_PLUGIN`].
+pub fn reserved_memory(doc: &JobDocument) -> u64 {
+    let default = Limits::default().memory_bytes;
+    doc.file
+        .plugins
+        .values()
+        .map(|p| p.get_ref().limits.memory.map_or(default, |m| m.0))
+        .fold(0u64, |sum, m| {
+            sum.saturating_add(m.saturating_mul(INSTANCES_PER_PLUGIN))
+        })
 }
 
 impl Executor {
-    /// An executor.
-    pub fn new() -> Executor {
-        Executor::default()
-    }
-
-    /// Starts the job on its own thread.
+    /// The pool: `workers` slots shared by `tenants` by their `cpu_weight`.
     ///
     /// # Errors
-    /// [`ServeError::Setup`] when the thread cannot be started.
-    pub fn submit(&self, job: Submission) -> Result<JobHandle, ServeError> {
-        let stop = StopSignal::new();
-        let thread_stop = stop.clone();
-        let stopping = self.stopping.clone();
-        let id = job.status.record().id;
-        let thread = std::thread::Builder::new()
-            .name(format!("job-{id}"))
-            .spawn(move || run_job(job, thread_stop, &stopping))
-            .map_err(|e| ServeError::Setup(format!("cannot start a job thread: {e}")))?;
-        Ok(JobHandle {
-            stop,
-            thread: Some(thread),
+    /// [`ServeError::Setup`] when its threads cannot be started.
+    pub fn new(
+        tenants: &BTreeMap<String, TenantConfig>,
+        workers: usize,
+    ) -> Result<Executor, ServeError> {
+        let quotas = tenants
+            .iter()
+            .map(|(name, t)| TenantQuota {
+                name: name.clone(),
+                weight: t.cpu_weight,
+                max_memory: t.max_memory.0,
+            })
+            .collect();
+        let scheduler = Scheduler::start(quotas, workers).map_err(ServeError::Setup)?;
+        Ok(Executor {
+            stopping: Arc::new(AtomicBool::new(false)),
+            scheduler,
         })
+    }
+
+    /// Whether `doc`, a new job of `tenant`, fits in the tenant's `max_memory`.
+    ///
+    /// # Errors
+    /// [`ServeError::Quota`] `max_memory` with the limit, what is in use and what the job
+    /// would reserve.
+    pub fn admit(&self, tenant: &str, doc: &JobDocument) -> Result<(), ServeError> {
+        self.scheduler
+            .admit(tenant, reserved_memory(doc))
+            .map_err(|r| ServeError::Quota {
+                quota: "max_memory",
+                limit: r.limit,
+                in_use: r.in_use,
+                requested: r.requested,
+            })
+    }
+
+    /// Puts the job on the pool; its first batch runs when due and a slot is free.
+    ///
+    /// # Errors
+    /// [`ServeError::Setup`] when the job's thread cannot be started.
+    pub fn submit(&self, job: Submission) -> Result<JobHandle, ServeError> {
+        let tenant = job.status.record().tenant;
+        let reserved = reserved_memory(&job.doc);
+        let run = JobRun {
+            doc: job.doc,
+            dir: job.dir,
+            checkpoint_dir: job.checkpoint_dir,
+            batches: job.batches,
+            status: job.status,
+            stopping: self.stopping.clone(),
+        };
+        let steppable = ServeJob::start(run).map_err(ServeError::Setup)?;
+        let ticket = self
+            .scheduler
+            .submit(&tenant, reserved, Box::new(steppable));
+        Ok(JobHandle { ticket })
     }
 
     /// From now on, jobs that end are paused (resumed at the next start), not stopped.
     pub fn begin_shutdown(&self) {
         self.stopping.store(true, Ordering::SeqCst);
     }
+
+    /// Every tenant's CPU time, slots and memory.
+    pub fn usage(&self) -> Vec<TenantUsage> {
+        self.scheduler.usage()
+    }
 }
 
 impl JobHandle {
     /// Asks the job to stop after its current batch (it flushes and checkpoints).
     pub fn stop(&self) {
-        self.stop.raise();
+        self.ticket.stop();
     }
 
     /// Waits up to `timeout` for the job to end; returns whether it ended.
     pub fn wait(&mut self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        while self.thread.as_ref().is_some_and(|t| !t.is_finished()) {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        true
+        self.ticket.wait(timeout)
     }
-}
 
-fn run_job(job: Submission, stop: StopSignal, stopping: &AtomicBool) {
-    let status = job.status.clone();
-    let hook_status = status.clone();
-    let options = RunOptions {
-        clock: ClockKind::Wall,
-        batches: job.batches,
-        quiet: true,
-        stop: stop.clone(),
-        handle_signals: false,
-        checkpoint: CheckpointFlags {
-            dir: Some(job.checkpoint_dir.clone()),
-            allow_plugin_change: false,
-        },
-        on_batch: Some(BatchHook(Arc::new(move |r| hook_status.batch_done(r)))),
-    };
-    status.log("job started (resumes from its checkpoint if it has one)");
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| exec::run(&job.doc, &options)));
-    let (batches, _) = status.batches();
-    let outcome = match result {
-        _ if stopping.load(Ordering::SeqCst) => {
-            status.log(&format!(
-                "job paused after {batches} batches: the server is stopping; it resumes when the server starts"
-            ));
-            return;
-        }
-        Ok(Ok(_)) if stop.is_raised() => (JobState::Stopped, "stopped on request".to_owned()),
-        Ok(Ok(summary)) => (
-            JobState::Stopped,
-            format!(
-                "finished: ran its {} batches",
-                job.batches.unwrap_or(summary.batches)
-            ),
-        ),
-        Ok(Err(e)) => (JobState::Failed, relative_to_job(&e.to_string(), &job.dir)),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default();
-            (JobState::Failed, format!("internal error: {what}"))
-        }
-    };
-    let (state, reason) = outcome;
-    status.log(&format!("job {}: {reason}", state_word(state)));
-    if status.record().state == JobState::Running || state == JobState::Failed {
-        if let Err(e) = status.set_state(state, Some(reason)) {
-            tracing::error!(error = %e, "Cannot record a job's end.");
-        }
-    }
-}
-
-fn state_word(state: JobState) -> &'static str {
-    match state {
-        JobState::Running => "running",
-        JobState::Stopped => "stopped",
-        JobState::Failed => "failed",
+    /// The job's CPU time and memory.
+    pub fn usage(&self) -> JobUsage {
+        self.ticket.usage()
     }
 }

@@ -12,6 +12,8 @@ use super::auth::Caller;
 use super::config::TenantConfig;
 use super::confine::{confine, Rules};
 use super::executor::{Executor, JobHandle, Submission};
+use super::sched::pool::JobUsage;
+use super::sched::TenantUsage;
 use super::status::{now_ms, JobRecord, JobState, JobStatus};
 use super::store::{relative_to_job, Store};
 use super::ServeError;
@@ -52,24 +54,30 @@ struct Prepared {
 }
 
 impl Jobs {
-    /// The jobs in `store`; every job recorded as running is resumed from its checkpoint.
+    /// The jobs in `store`, on a pool of `workers` slots; every job recorded as running is
+    /// resumed from its checkpoint.
+    ///
+    /// # Errors
+    /// [`ServeError::Setup`] when the pool cannot be started.
     pub fn open(
         store: Store,
         tenants: BTreeMap<String, TenantConfig>,
         runtime: Arc<WasmRuntime>,
-    ) -> Jobs {
+        workers: usize,
+    ) -> Result<Jobs, ServeError> {
+        let executor = Executor::new(&tenants, workers)?;
         let jobs = Jobs {
             store,
             tenants,
             runtime,
-            executor: Executor::new(),
+            executor,
             entries: Mutex::new(BTreeMap::new()),
             admission: Mutex::new(()),
         };
         for (tenant, dir) in jobs.store.all_job_dirs() {
             jobs.reload(&tenant, &dir);
         }
-        jobs
+        Ok(jobs)
     }
 
     fn reload(&self, tenant: &str, dir: &Path) {
@@ -127,7 +135,7 @@ impl Jobs {
     /// Admits, checks and starts a job file of `tenant`; returns its id.
     ///
     /// # Errors
-    /// [`ServeError::Quota`] over `max_jobs`; [`ServeError::BadJob`] with the message (and
+    /// [`ServeError::Quota`] over `max_jobs` or `max_memory`; [`ServeError::BadJob`] with the message (and
     /// line and column) `sluice validate` gives, or a confinement refusal.
     pub fn submit(
         &self,
@@ -143,13 +151,17 @@ impl Jobs {
                 quota: "max_jobs",
                 limit: limit as u64,
                 in_use: in_use as u64,
+                requested: 1,
             });
         }
         let id = self.new_id(tenant);
         let dir = self.store.job_dir(tenant, &id);
         let files = dir.join("files");
         std::fs::create_dir_all(&files).map_err(|e| ServeError::store(&files, e))?;
-        let prepared = match self.prepare(tenant, &dir, &text, false) {
+        let prepared = match self
+            .prepare(tenant, &dir, &text, false)
+            .and_then(|p| self.executor.admit(tenant, &p.doc).map(|()| p))
+        {
             Ok(p) => p,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
@@ -209,6 +221,7 @@ impl Jobs {
         let confined = confine(&mut doc, &rules).map_err(|e| bad(&e))?;
         if !resuming {
             Plan::build(&doc, &self.runtime, PlanMode::Validate).map_err(|e| bad(&e))?;
+            doc.check_has_sink().map_err(|e| bad(&e))?;
         }
         Ok(Prepared {
             doc,
@@ -317,6 +330,24 @@ impl Jobs {
                 h.wait(STOP_WAIT);
             }
         }
+    }
+}
+
+impl JobEntry {
+    /// The job's CPU time and memory while it is on the pool.
+    pub fn usage(&self) -> Option<JobUsage> {
+        lock(&self.handle).as_ref().map(JobHandle::usage)
+    }
+}
+
+impl Jobs {
+    /// The pool's use by the tenants `caller` may see (its own; every one for the admin).
+    pub fn usage(&self, caller: &Caller) -> Vec<TenantUsage> {
+        let mut all = self.executor.usage();
+        if let Caller::Tenant(t) = caller {
+            all.retain(|u| u.tenant == *t);
+        }
+        all
     }
 }
 

@@ -4,7 +4,9 @@
 //! - [`auth`]: bearer tokens known by their SHA-256, compared in constant time;
 //! - [`store`]: the files under `data_dir` (plugins, jobs, checkpoints, outputs);
 //! - [`confine`]: the pass that keeps a job inside its directory and allowed hosts;
-//! - [`jobs`]: admission, submission, stop, resume at start; [`executor`] runs them;
+//! - [`jobs`]: admission, submission, stop, resume at start; [`executor`] runs them on
+//!   the shared pool of [`sched`] (weighted-fair by tenant, CPU and memory accounted),
+//!   each job a [`stepper::ServeJob`];
 //! - [`api`]: the HTTP routes (axum), [`server`]: listening, limits and shutdown.
 //!
 //! See `docs/serve.md`.
@@ -16,8 +18,10 @@ pub mod confine;
 pub mod executor;
 pub mod hosts;
 pub mod jobs;
+pub mod sched;
 pub mod server;
 pub mod status;
+pub mod stepper;
 pub mod store;
 
 use std::path::Path;
@@ -35,12 +39,8 @@ pub enum ServeError {
     #[error("{0}")]
     Setup(String),
     /// A file of the data directory could not be read or written.
-    #[error("{path}: {source}")]
-    Store {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Store { path: String, cause: std::io::Error },
     /// An uploaded plugin was refused.
     #[error("{0}")]
     BadPlugin(String),
@@ -48,11 +48,12 @@ pub enum ServeError {
     #[error("{0}")]
     BadJob(String),
     /// A quota would be exceeded.
-    #[error("quota `{quota}` exceeded: limit {limit}, in use {in_use}")]
+    #[error("quota `{quota}` exceeded: limit {limit}, in use {in_use}, requested {requested}")]
     Quota {
         quota: &'static str,
         limit: u64,
         in_use: u64,
+        requested: u64,
     },
     /// No such job, plugin or sink (or not the caller's).
     #[error("{0}")]
@@ -73,10 +74,10 @@ pub enum ServeError {
 
 impl ServeError {
     /// A [`ServeError::Store`] about `path`.
-    pub fn store(path: &Path, source: std::io::Error) -> ServeError {
+    pub fn store(path: &Path, cause: std::io::Error) -> ServeError {
         ServeError::Store {
             path: path.display().to_string(),
-            source,
+            cause,
         }
     }
 }

@@ -38,10 +38,14 @@ impl Server {
         let tenants = config.tenants.clone();
         let jobs_store = store.clone();
         let jobs_runtime = runtime.clone();
-        let jobs =
-            tokio::task::spawn_blocking(move || Jobs::open(jobs_store, tenants, jobs_runtime))
-                .await
-                .map_err(|e| ServeError::Setup(format!("cannot resume the jobs: {e}")))?;
+        let workers = config.server.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        let jobs = tokio::task::spawn_blocking(move || {
+            Jobs::open(jobs_store, tenants, jobs_runtime, workers)
+        })
+        .await
+        .map_err(|e| ServeError::Setup(format!("cannot resume the jobs: {e}")))??;
         let listener = TcpListener::bind(&config.server.listen)
             .await
             .map_err(|e| {
@@ -120,7 +124,8 @@ pub fn serve(config: ServeConfig, on_bound: impl FnOnce(SocketAddr)) -> Result<(
         .build()
         .map_err(|e| ServeError::Setup(format!("cannot start the I/O runtime: {e}")))?;
     if let Some(n) = workers {
-        // The shared pool that jobs' partitions run on.
+        // Jobs run on the slots of `serve::sched`; rayon's global pool only serves
+        // the checks of submitted jobs.
         let _ = rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global();

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -61,8 +62,10 @@ pub struct BatchView {
     pub rejected: usize,
     /// Time to compute the batch and write the sinks, ms.
     pub processing_ms: f64,
-    /// How late the batch started after its time, ms.
+    /// How late the batch started after its time (waiting for a worker slot included), ms.
     pub scheduling_delay_ms: f64,
+    /// CPU time of the batch on its worker slot, ms.
+    pub cpu_ms: f64,
 }
 
 /// A job's live status: its record, recent batches and log.
@@ -71,6 +74,8 @@ pub struct JobStatus {
     dir: PathBuf,
     record: Mutex<JobRecord>,
     batches: Mutex<(u64, VecDeque<BatchView>)>,
+    /// CPU time of its batches since the server (re)started it, ns.
+    cpu_ns: AtomicU64,
     log: Mutex<()>,
 }
 
@@ -89,6 +94,7 @@ impl JobStatus {
             dir,
             record: Mutex::new(record),
             batches: Mutex::new((0, VecDeque::new())),
+            cpu_ns: AtomicU64::new(0),
             log: Mutex::new(()),
         }
     }
@@ -136,8 +142,8 @@ impl JobStatus {
         super::store::write_atomically(&self.dir.join("record.json"), &json)
     }
 
-    /// Records a completed batch and logs its progress line.
-    pub fn batch_done(&self, report: &BatchReport) {
+    /// Records a completed batch that used `cpu` and logs its progress line.
+    pub fn batch_done(&self, report: &BatchReport, cpu: std::time::Duration) {
         let view = BatchView {
             time_ms: report.time,
             records_in: report.records_in,
@@ -145,7 +151,10 @@ impl JobStatus {
             rejected: report.rejected,
             processing_ms: report.processing.as_secs_f64() * 1e3,
             scheduling_delay_ms: report.scheduling_delay.as_secs_f64() * 1e3,
+            cpu_ms: cpu.as_secs_f64() * 1e3,
         };
+        self.cpu_ns
+            .fetch_add(cpu.as_nanos() as u64, Ordering::Relaxed);
         {
             let mut b = self.batches.lock().unwrap_or_else(|e| e.into_inner());
             b.0 += 1;
@@ -156,6 +165,11 @@ impl JobStatus {
         }
         let name = self.record().name;
         self.log(&progress_line(&name, report));
+    }
+
+    /// CPU time of the job's batches since the server (re)started it.
+    pub fn cpu(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.cpu_ns.load(Ordering::Relaxed))
     }
 
     /// Batches run since the server (re)started the job, and the last ones.

@@ -78,6 +78,13 @@ fn full_status(e: &JobEntry) -> Value {
     v["batches_limit"] = json!(r.batches);
     v["batches_since_start"] = json!(run);
     v["last_batches"] = json!(last);
+    v["cpu_ms"] = json!(e.status.cpu().as_secs_f64() * 1e3);
+    if let Some(u) = e.usage() {
+        v["memory"] = json!({
+            "reserved_guest_bytes": u.memory_reserved,
+            "state_bytes": u.state_bytes,
+        });
+    }
     v["files_sinks"] = json!(e.files_sinks.keys().collect::<Vec<_>>());
     v
 }
@@ -103,6 +110,13 @@ pub async fn stop(
     let e = entry.clone();
     blocking(move || st.jobs.stop(&e)).await?;
     Ok(Json(full_status(&entry)))
+}
+
+/// `GET /v1/usage`: the caller's CPU time, worker slots and memory (every tenant's for
+/// the admin).
+pub async fn usage(state: State, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let caller = caller(&state, &headers)?;
+    Ok(Json(json!(state.jobs.usage(&caller))))
 }
 
 /// `?tail=N` of the logs.

@@ -63,6 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/jobs", get(jobs::list).post(jobs::submit))
         .route("/jobs/{id}", get(jobs::status).delete(jobs::stop))
         .route("/jobs/{id}/logs", get(jobs::logs))
+        .route("/usage", get(jobs::usage))
         .route("/jobs/{id}/sinks/{sink}/batches", get(jobs::batches))
         .route("/jobs/{id}/sinks/{sink}/batches/{time}", get(jobs::batch));
     Router::new()
@@ -101,9 +102,10 @@ impl IntoResponse for ApiError {
                 quota,
                 limit,
                 in_use,
+                requested,
             } => (
                 StatusCode::TOO_MANY_REQUESTS,
-                json!({"error": message, "quota": quota, "limit": limit, "in_use": in_use}),
+                json!({"error": message, "quota": quota, "limit": limit, "in_use": in_use, "requested": requested}),
             ),
             e => (status_of(e), json!({ "error": message })),
         };

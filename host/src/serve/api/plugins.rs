@@ -38,6 +38,7 @@ pub async fn put(
             quota: "max_plugins",
             limit: max as u64,
             in_use: existing.len() as u64,
+            requested: 1,
         }));
     }
     let st = state.0.clone();

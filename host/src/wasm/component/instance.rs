@@ -9,11 +9,12 @@ use wasmtime::component::HasSelf;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 
 use super::super::call::read_output;
+use super::super::call::CallOutput;
 use super::super::error::{DisplayBytes, Failure};
 use super::super::host_log::GuestLog;
-use super::super::instance::{classify, ticks, DeadlineExceeded};
+use super::super::instance::ticks;
 use super::super::limits::{Limits, MemoryLimiter};
-use super::super::CallOutput;
+use super::super::trap::{classify, DeadlineExceeded};
 
 wasmtime::component::bindgen!({
     world: "plugin",

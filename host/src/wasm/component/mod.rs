@@ -70,9 +70,9 @@ impl ComponentPlugin {
         params: Option<&[u8]>,
         limits: &Limits,
     ) -> Result<ComponentPlugin, PluginError> {
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Io {
+        let bytes = std::fs::read(path).map_err(|cause| PluginError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         let fuel = limits.fuel.is_some();
         let (component, from_cache) = runtime.compile_component(path, &bytes, fuel)?;
