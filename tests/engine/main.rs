@@ -10,6 +10,7 @@ mod errors_once;
 mod examples;
 mod json_ops;
 mod logging;
+mod plugin_init;
 mod plugin_jobs;
 mod queue_jobs;
 mod quick_start;
