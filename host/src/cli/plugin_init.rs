@@ -160,7 +160,7 @@ sluice_plugin::reduce!(sum);\n".to_owned()),
 fn c(name: &str) -> Vec<(String, String)> {
     let wasm = format!("{name}.wasm");
     vec![
-        readme(name, "./build.sh", &wasm,
+        readme(name, "bash build.sh", &wasm,
             "clang with wasi-libc and msgpuck (`apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev`)"),
         ("build.sh".to_owned(), format!(
             "#!/usr/bin/env bash\n# Builds {wasm}: a WASI reactor exporting ABI v1 (docs/abi.md).\nset -euo pipefail\n\
