@@ -291,6 +291,24 @@ fn the_context_reaches_the_guest_and_its_logs_do_not_break_the_call() {
 }
 
 #[test]
+fn a_process_holds_many_python_instances() {
+    // Each Plugin keeps one live instance; a Python component instance holds about 30 core
+    // instances, which once exhausted the pool's 128 instance slots at the 4th.
+    let Some(path) = component("py-words") else {
+        return;
+    };
+    let plugins: Vec<Plugin> = (0..16)
+        .map(|i| {
+            Plugin::load(&runtime(), "py-words", &path, &json!({}), Limits::default())
+                .unwrap_or_else(|e| panic!("instance {i}: {e}"))
+        })
+        .collect();
+    for p in &plugins {
+        assert_eq!(p.idle_instances(), 1);
+    }
+}
+
+#[test]
 fn inspect_describes_a_component() {
     let Some(path) = component("py-words") else {
         return;

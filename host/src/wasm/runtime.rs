@@ -29,6 +29,11 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Instance slots of the pooling allocator (memories, tables and instances alike).
 const POOL_SLOTS: u32 = 128;
 
+/// Core instance and table slots: a component instance holds several core instances and
+/// tables (a Python component about 30 instances), and these slots cost no address space
+/// reservation of their own, unlike memories.
+const POOL_INSTANCE_SLOTS: u32 = 2048;
+
 /// Process-wide runtime settings.
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
@@ -206,9 +211,9 @@ fn make_engine(cache: Option<&Cache>, fuel: bool) -> Result<(Engine, bool), Plug
     let mut cfg = base_config(fuel);
     cfg.cache(cache.cloned());
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_core_instances(POOL_SLOTS)
+    pool.total_core_instances(POOL_INSTANCE_SLOTS)
         .total_memories(POOL_SLOTS)
-        .total_tables(POOL_SLOTS)
+        .total_tables(POOL_INSTANCE_SLOTS)
         .max_memories_per_module(1)
         .max_tables_per_module(4)
         .linear_memory_keep_resident(1 << 20);
