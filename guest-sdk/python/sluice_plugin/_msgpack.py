@@ -180,6 +180,13 @@ def dec(b: bytes, i: int):
         return _array(b, i, m & 0x0F)
     if m >= 0xE0:
         return m - 0x100, i
+    if m == 0xD9 and i < len(b):
+        j = i + 1 + b[i]
+        if j <= len(b):
+            try:
+                return b[i + 1 : j].decode(), j
+            except UnicodeDecodeError:
+                pass  # the general path names the offset
     return _DECODERS[m](b, i, m)
 
 

@@ -95,6 +95,8 @@ def skip(b: bytes, i: int) -> int:
         return i + 1
     if 0xA0 <= m < 0xC0:
         return i + 1 + (m & 0x1F)
+    if m == 0xD9:
+        return i + 2 + b[i + 1]
     return dec(b, i)[1]
 
 
@@ -139,10 +141,22 @@ def run_filter(fn, doc, spans, out):
 
 
 def _emit_all(ys, buf, out) -> None:
-    """Encodes every record of `ys`; all or nothing."""
+    """Encodes every record of `ys`; all or nothing. Pairs of a short string and a small
+    non-negative int (word counts) take an inline path."""
     mark, n = len(buf), 0
     try:
         for y in ys:
+            if type(y) is tuple and len(y) == 2:
+                k, v = y
+                if type(k) is str and type(v) is int and 0 <= v < 0x80:
+                    b = k.encode()
+                    if len(b) < 32:
+                        buf.append(0x92)
+                        buf.append(0xA0 | len(b))
+                        buf += b
+                        buf.append(v)
+                        n += 1
+                        continue
             enc(y, buf)
             n += 1
     except BaseException:
