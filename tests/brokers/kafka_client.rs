@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use sluice::brokers::{
-    BrokerError, KafkaReader, KafkaReaderConfig, KafkaStart, KafkaWriter, KafkaWriterConfig,
+    BrokerError, KafkaReader, KafkaReaderConfig, KafkaWriter, KafkaWriterConfig,
 };
+
+use sluice::job::KafkaStart;
 
 use crate::harness::Tansu;
 

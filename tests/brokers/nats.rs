@@ -2,7 +2,7 @@
 //! errors, acknowledgements after checkpoints, and the sink's deduplication on replay.
 
 use serde_json::json;
-use sluice::brokers::NatsSinkConfig;
+use sluice::job::NatsSinkConfig;
 use sluice::record::{json_to_msgpack, Batch, Partition};
 use sluice::sink::{NatsSink, Sink};
 

@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use sluice::brokers::{
-    Appended, RedisEntry, RedisStart, RedisStreamReader, RedisStreamReaderConfig, RedisStreamWriter,
+    Appended, RedisEntry, RedisStreamReader, RedisStreamReaderConfig, RedisStreamWriter,
 };
+
+use sluice::job::RedisStart;
 
 use crate::harness::RedisServer;
 

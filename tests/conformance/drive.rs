@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
-use sluice::exec::{ExecSettings, Executor, Plan, PlanMode, SourceSpec};
+use sluice::exec::{ExecSettings, Executor, Plan, PlanMode};
 use sluice::job::JobDocument;
-use sluice::ops::slice::Slice;
+use sluice::ops::Slice;
 use sluice::ops::{ErrorPolicy, OpContext, Operator, StreamValue};
 use sluice::record::{msgpack_to_json, Batch};
+use sluice::source::SourceSpec;
 use sluice::wasm::WasmRuntime;
 
 use crate::job::CaseJob;

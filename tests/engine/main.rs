@@ -5,8 +5,13 @@ mod support;
 
 mod backpressure;
 mod broken_jobs;
+mod errors_once;
 mod examples;
+mod json_ops;
+mod logging;
 mod plugin_jobs;
 mod queue_jobs;
+mod quick_start;
 mod sources;
+mod start_checks;
 mod stop;

@@ -229,7 +229,7 @@ fn malformed_input_follows_each_error_policy() {
             reasons,
             vec![
                 format!("{file}:2: invalid UTF-8 at byte 4 of the line"),
-                format!("{file}:3: line of 100 bytes is over the maximum line length"),
+                format!("{file}:3: line of 100 bytes is longer than `max_line_length` (64 bytes)"),
             ]
         );
         assert_eq!(letters[0]["stream"], json!("in"));

@@ -86,6 +86,9 @@ fn escapes_stdin_and_disallowed_hosts_are_refused_with_their_line() {
         e,
         "job.toml:18:6: stream `pairs`: plugin `words` has no function `nope`"
     );
+    // A job without sinks, as `sluice validate` refuses it.
+    let e = refused(&alice, &source("generator"));
+    assert!(e.starts_with("job.toml: the job has no sinks"), "{e}");
     let e = refused(&alice, "[job]\nname = \"j\"\nbatch_interval = \"soon\"\n");
     assert!(
         e.starts_with("job.toml:3:18: invalid duration `soon`"),

@@ -46,7 +46,10 @@ impl PlainTag {
 #[macro_export]
 macro_rules! __lift {
     ($e:expr) => {{
-        #[allow(unused_imports)]
+        #[allow(
+            unused_imports,
+            reason = "only one of the two traits applies to a given type"
+        )]
         use $crate::__private::{PlainKind as _, ResultKind as _};
         let __r = $e;
         (&__r).__sluice_kind().lift(__r)

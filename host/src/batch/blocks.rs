@@ -1,15 +1,16 @@
 //! [`BlockGenerator`]: the receiver side of micro-batching, with the write-ahead-log hook
-//! and a cap on the bytes received but not yet taken into a batch.
+//! ([`BlockStore`], which a write-ahead log implements) and a cap on the bytes received
+//! but not yet taken into a batch.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use crate::ops::DeadLetter;
-use crate::record::Partition;
+use crate::record::{BatchTime, DeadLetter, Partition};
 
 /// A sealed block: the records one receiver got during one block interval.
-#[derive(Debug, Default, Clone)]
+/// (Not `Clone`: a block is held in one place, moved from the generator to the batch.)
+#[derive(Debug, Default)]
 pub struct Block {
     /// Sequence number within the receiver, from 0.
     pub id: u64,
@@ -19,13 +20,38 @@ pub struct Block {
     pub dead_letters: Vec<DeadLetter>,
 }
 
-/// Where sealed blocks are persisted before they count as received (a write-ahead log).
+/// Where sealed blocks are persisted before they count as received, and where each
+/// batch's blocks are recorded before the batch runs: a write-ahead log (`wal/`)
+/// implements it. The store only writes: the blocks themselves stay with the batcher, so
+/// each block is held in memory once.
 pub trait BlockStore: Send + Sync {
-    /// Persists `block` of `source`; returns once it is durable.
+    /// The sequence number of `source`'s next block (after those already logged).
+    fn next_seq(&self, _source: &str) -> u64 {
+        0
+    }
+
+    /// Persists `block` of `source` (its `id` is its sequence number); returns once it
+    /// is durable.
     ///
     /// # Errors
     /// A sentence; the block is then kept in memory and sealing is retried.
     fn persist(&self, source: &str, block: &Block) -> Result<(), String>;
+
+    /// Blocks of `source` logged before a restart that no batch had consumed at the
+    /// checkpoint, oldest first; handed over once, when the receiver starts.
+    fn take_recovered(&self, _source: &str) -> Vec<Block> {
+        Vec::new()
+    }
+
+    /// Decides which blocks the batch at `time` takes: those before the returned
+    /// sequence number. `available` is one past the newest block at hand. A log replays
+    /// the decision it recorded before a crash, or records this one durably.
+    ///
+    /// # Errors
+    /// A sentence; the batch must not run.
+    fn allocate(&self, _source: &str, _time: BatchTime, available: u64) -> Result<u64, String> {
+        Ok(available)
+    }
 }
 
 /// No write-ahead log: blocks live in memory only (Spark's unreliable receivers).
@@ -78,7 +104,10 @@ impl BlockGenerator {
     pub fn new(source: &str, store: Arc<dyn BlockStore>, max_buffered: usize) -> Arc<Self> {
         Arc::new(BlockGenerator {
             source: source.to_owned(),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                next_id: store.next_seq(source),
+                ..State::default()
+            }),
             store,
             max_buffered: max_buffered.max(1),
             drained: Notify::new(),

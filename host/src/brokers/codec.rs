@@ -1,21 +1,10 @@
 //! Message bytes ↔ records: how Kafka and Redis payloads become MessagePack records, and
 //! how records become keys and payloads again.
 
-use serde::Deserialize;
 use sluice_abi::msgpack;
 
+use crate::job::RecordFormat;
 use crate::record::{json_to_msgpack, msgpack_to_json, split_pair};
-
-/// How a message's payload becomes a record.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordFormat {
-    /// The payload is UTF-8 text; the record is that string.
-    #[default]
-    Text,
-    /// The payload is one JSON value; the record is that value.
-    Json,
-}
 
 /// Why a payload is not a record, or a record has no payload form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -15,21 +15,9 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::kafka_context::KafkaContext;
 use super::BrokerError;
+use crate::job::KafkaStart;
 
 mod read;
-
-/// Where a reader starts when the caller has no recorded offsets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KafkaStart {
-    /// The group's committed offsets; the earliest offset where there are none.
-    #[default]
-    Committed,
-    /// The earliest offset still in each partition.
-    Earliest,
-    /// The end of each partition (only records produced from now on).
-    Latest,
-}
 
 /// How to reach the brokers and what to read.
 #[derive(Debug, Clone)]

@@ -13,40 +13,30 @@
 //!   acknowledges only on request; [`NatsWriter`] publishes with `Nats-Msg-Id`s and waits
 //!   for every `PubAck` (both on [`NatsConn`], a minimal blocking NATS client);
 //! - [`RecordFormat`] turns message bytes into records and back;
-//! - [`PidRateEstimator`] is Spark's backpressure controller: the rate a stream can sustain,
-//!   from each batch's processing time and scheduling delay.
 //!
 //! All clients are blocking: sources are pulled on the driver thread and sinks are written
 //! there, never on the tokio executor.
 
 mod codec;
-mod config;
 mod kafka_context;
 mod kafka_reader;
 mod kafka_writer;
-mod nats_config;
 mod nats_conn;
 mod nats_js;
 mod nats_proto;
 mod nats_reader;
 mod nats_writer;
-mod rate;
 mod redis_reader;
 mod redis_writer;
 
-pub use codec::{encode_for_sink, FormatError, RecordFormat, SinkMessage};
-pub use config::{
-    KafkaSinkConfig, KafkaSourceConfig, RedisSinkConfig, RedisSinkIds, RedisSourceConfig,
-};
-pub use kafka_reader::{KafkaReader, KafkaReaderConfig, KafkaStart, PartitionRead};
+pub use codec::{encode_for_sink, FormatError, SinkMessage};
+pub use kafka_reader::{KafkaReader, KafkaReaderConfig, PartitionRead};
 pub use kafka_writer::{KafkaWriter, KafkaWriterConfig};
-pub use nats_config::{NatsSinkConfig, NatsSourceConfig, NatsStart};
 pub use nats_conn::{NatsConn, NatsError, NatsMsg};
 pub use nats_js::{ack_floor as nats_ack_floor, JsMessage, StreamState};
 pub use nats_reader::{NatsReader, NatsReaderConfig};
 pub use nats_writer::NatsWriter;
-pub use rate::{PidRateEstimator, RateSample};
-pub use redis_reader::{RedisEntry, RedisStart, RedisStreamReader, RedisStreamReaderConfig};
+pub use redis_reader::{RedisEntry, RedisStreamReader, RedisStreamReaderConfig};
 pub use redis_writer::{Appended, RedisStreamWriter};
 
 /// Errors of broker clients. Each names the broker address and the topic or stream.

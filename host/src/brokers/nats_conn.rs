@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+pub use super::nats_proto::NatsMsg;
 use super::nats_proto::{parse_headers, parse_msg_args};
 
 /// Errors of the NATS client. Each names the server address.
@@ -31,23 +32,6 @@ impl NatsError {
     pub fn is_connection(&self) -> bool {
         matches!(self, NatsError::Io { .. })
     }
-}
-
-/// A message received on a subscription.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NatsMsg {
-    /// The subject it was published to.
-    pub subject: String,
-    /// The reply subject, if any (JetStream's `$JS.ACK...` for consumed messages).
-    pub reply: Option<String>,
-    /// The status code of a status message (`NATS/1.0 404 No Messages`), else `None`.
-    pub status: Option<u16>,
-    /// The status description.
-    pub description: String,
-    /// Header names and values, in order.
-    pub headers: Vec<(String, String)>,
-    /// The payload.
-    pub payload: Vec<u8>,
 }
 
 /// One blocking connection to a NATS server.

@@ -1,7 +1,22 @@
 //! Parsing of the NATS core protocol's message frames: the arguments of `MSG`/`HMSG` lines
 //! and the header block of `HMSG` (status line and `Name: value` headers).
 
-use super::nats_conn::NatsMsg;
+/// A message received on a subscription.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NatsMsg {
+    /// The subject it was published to.
+    pub subject: String,
+    /// The reply subject, if any (JetStream's `$JS.ACK...` for consumed messages).
+    pub reply: Option<String>,
+    /// The status code of a status message (`NATS/1.0 404 No Messages`), else `None`.
+    pub status: Option<u16>,
+    /// The status description.
+    pub description: String,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The payload.
+    pub payload: Vec<u8>,
+}
 
 /// `MSG subject sid [reply] len` / `HMSG subject sid [reply] hlen len` arguments.
 pub(super) fn parse_msg_args(

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::nats_conn::{NatsConn, NatsError};
 use super::nats_js::{ConsumerSpec, JsMessage};
-use super::NatsStart;
+use crate::job::NatsStart;
 
 /// How to reach NATS and what to read.
 #[derive(Debug, Clone)]

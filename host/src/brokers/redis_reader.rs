@@ -10,6 +10,7 @@ use std::time::Duration;
 use redis::{Client, Connection, Value};
 
 use super::BrokerError;
+use crate::job::RedisStart;
 
 mod replay;
 mod reply;
@@ -17,17 +18,6 @@ mod setup;
 
 pub(super) use reply::parse_id;
 use reply::{parse_entries, pending_ids, RawEntry};
-
-/// Where a consumer group starts when it does not exist yet.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RedisStart {
-    /// Every entry already in the stream.
-    #[default]
-    Earliest,
-    /// Only entries added from now on.
-    Latest,
-}
 
 /// How to reach Redis and what to read.
 #[derive(Debug, Clone)]

@@ -16,8 +16,6 @@
 //! A short file, a wrong magic or version, a bad checksum or a length that does not match
 //! the file is reported as [`CheckpointError::Corrupt`] with the reason.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use super::CheckpointError;
@@ -122,41 +120,20 @@ pub fn read(path: &Path, magic: &[u8; 8]) -> Result<(Framed, Vec<u8>), Checkpoin
     Ok((framed, body))
 }
 
-/// Writes `contents` to `path` atomically: a temporary file in the same directory, fsync,
-/// rename over `path`, fsync of the directory. On failure the temporary file is removed
-/// and whatever was at `path` before is untouched.
+/// [`crate::base::write_atomically`] with the error naming the file.
 ///
 /// # Errors
 /// [`CheckpointError::Io`] naming the file.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), CheckpointError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(CheckpointError::io(path, e));
-    }
-    sync_dir(dir)
+    crate::base::write_atomically(path, contents).map_err(|e| CheckpointError::io(path, e))
 }
 
-/// Makes renames and removals in `dir` durable.
+/// [`crate::base::sync_dir`] with the error naming the directory.
 ///
 /// # Errors
 /// [`CheckpointError::Io`] naming the directory.
 pub fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| CheckpointError::io(dir, e))
+    crate::base::sync_dir(dir).map_err(|e| CheckpointError::io(dir, e))
 }
 
 #[cfg(test)]

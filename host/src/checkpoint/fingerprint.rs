@@ -262,6 +262,12 @@ pub fn diff(old: &Fingerprint, new: &Fingerprint) -> Vec<Change> {
             _ => {}
         }
     }
+    diff_plugins(old, new, &mut out);
+    out
+}
+
+/// The plugins' changes (which `--allow-plugin-change` may accept).
+fn diff_plugins(old: &Fingerprint, new: &Fingerprint, out: &mut Vec<Change>) {
     for (name, o) in &old.plugins {
         let message = match new.plugins.get(name) {
             None => format!("plugin `{name}` was removed"),
@@ -288,7 +294,6 @@ pub fn diff(old: &Fingerprint, new: &Fingerprint) -> Vec<Change> {
             plugin_only: true,
         });
     }
-    out
 }
 
 #[cfg(test)]

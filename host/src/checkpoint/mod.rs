@@ -8,37 +8,37 @@
 //! checkpoint. Files are checksummed, written atomically, and the newest K are kept.
 //! See `docs/operations.md` for the guarantees and the layout.
 
-mod config;
 mod file;
 pub mod fingerprint;
 mod lock;
 mod meta;
+pub mod owned;
 mod recovery;
 mod runtime;
+mod settings;
 mod setup;
 mod store;
 
 use std::path::{Path, PathBuf};
 
-pub use config::{CheckpointConfig, CheckpointSettings, WalFsyncConfig};
 pub use file::{sync_dir, write_atomically, FORMAT_VERSION};
 pub use fingerprint::{diff, Change, Fingerprint};
 pub use lock::{DirLock, LOCK_FILE};
 pub use meta::{CheckpointMeta, ClockName, OperatorState, SourcePosition, StateRef};
 pub use recovery::{check_compatible, layout_of};
-pub use runtime::{CheckpointStats, Checkpointer, MAX_FAILURES};
+pub use runtime::{CheckpointStats, CheckpointedJob, Checkpointer, MAX_FAILURES};
+pub use settings::CheckpointSettings;
 pub use setup::{checkpointer_for, job_fingerprint, CheckpointFlags};
-pub use store::{dir_name, CheckpointStore, Loaded, LoadedState, StateBlob, SLOW_ENV};
+pub use store::{CheckpointStore, Loaded, LoadedState, StateBlob, SLOW_ENV};
 
 /// Errors of checkpoints.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// Reading or writing a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A checkpoint file is damaged.
     #[error("{}: corrupt checkpoint file: {reason}", path.display())]
@@ -71,10 +71,10 @@ pub enum CheckpointError {
 
 impl CheckpointError {
     /// An [`CheckpointError::Io`] for `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, cause: std::io::Error) -> Self {
         CheckpointError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         }
     }
 }

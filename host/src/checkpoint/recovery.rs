@@ -110,10 +110,9 @@ pub fn restore_operators<'a>(
 /// [`CheckpointError::Invalid`] when a source refuses its position or has none.
 pub fn seek_sources(
     meta: &CheckpointMeta,
-    names: &[String],
-    handles: &mut [SourceHandle],
+    sources: &mut [(String, SourceHandle)],
 ) -> Result<(), CheckpointError> {
-    for (name, handle) in names.iter().zip(handles.iter_mut()) {
+    for (name, handle) in sources.iter_mut() {
         let SourceHandle::Direct(source) = handle else {
             continue;
         };

@@ -1,23 +1,25 @@
 //! [`Checkpointer`]: checkpointing in a running job — opening the directory and checking
-//! the job against the newest checkpoint at start, restoring state, feeding receivers from
-//! the write-ahead log, and the barrier after each batch that writes a checkpoint when one
-//! is due (full snapshots or deltas per operator), commits sources and truncates the log.
+//! the job against the newest checkpoint at start, restoring state, opening the
+//! write-ahead log of receivers, and the barrier after each batch
+//! ([`Checkpointer::barrier`], one call taking the job) that writes a checkpoint when one
+//! is due (full snapshots or deltas per operator), commits sources and truncates the logs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use super::config::CheckpointSettings;
 use super::fingerprint::Fingerprint;
 use super::lock::DirLock;
 use super::meta::{CheckpointMeta, ClockName, SourcePosition};
 use super::recovery::{check_compatible, restore_operators, seek_sources};
+use super::settings::CheckpointSettings;
 use super::store::{CheckpointStore, Loaded};
 use super::CheckpointError;
-use crate::batch::{Block, BlockStore};
+use crate::base::now_ms;
+use crate::batch::BlockStore;
 use crate::ops::Operator;
-use crate::record::Batch;
-use crate::source::{spread, SourceBatch, SourceHandle};
+use crate::record::BatchTime;
+use crate::source::SourceHandle;
 use crate::wal::{DirectLog, WriteAheadLog};
 
 /// Consecutive failed checkpoints after which the job fails.
@@ -38,17 +40,16 @@ pub struct CheckpointStats {
     pub took: Duration,
 }
 
-/// The write-ahead log as the block generators' store.
-#[derive(Debug)]
-struct WalBlockStore(Arc<WriteAheadLog>);
-
-impl BlockStore for WalBlockStore {
-    fn persist(&self, source: &str, block: &Block) -> Result<(), String> {
-        self.0
-            .persist(source, &block.records, &block.dead_letters)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
+/// A running job as the checkpoint barrier sees it: where it is, its operators and its
+/// sources (implemented by the job runtime in `exec/`).
+pub trait CheckpointedJob {
+    /// Batches completed (those before a restart included), the time of the last one,
+    /// and the job's zero time.
+    fn progress(&self) -> (u64, BatchTime, BatchTime);
+    /// Each stream's operator, by stream name.
+    fn operators(&mut self) -> Vec<(&str, &mut Box<dyn Operator>)>;
+    /// The sources, by name.
+    fn sources(&mut self) -> &mut [(String, SourceHandle)];
 }
 
 /// Checkpointing of one running job.
@@ -66,17 +67,9 @@ pub struct Checkpointer {
     failures: u32,
     wal: Option<Arc<WriteAheadLog>>,
     direct: Option<DirectLog>,
-    receiver_partitions: Option<usize>,
     /// What the last checkpoint cost.
     pub last_stats: Option<CheckpointStats>,
     _lock: DirLock,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 impl Checkpointer {
@@ -127,7 +120,6 @@ impl Checkpointer {
             failures: 0,
             wal: None,
             direct: None,
-            receiver_partitions: None,
             last_stats: None,
             _lock: lock,
         })
@@ -148,7 +140,6 @@ impl Checkpointer {
     pub fn block_store(
         &mut self,
         receivers: &[String],
-        partitions: Option<usize>,
     ) -> Result<Option<Arc<dyn BlockStore>>, CheckpointError> {
         let Some(config) = self.settings.wal.filter(|_| !receivers.is_empty()) else {
             return Ok(None);
@@ -168,25 +159,19 @@ impl Checkpointer {
             })?;
         let wal = Arc::new(wal);
         self.wal = Some(wal.clone());
-        self.receiver_partitions = partitions;
-        Ok(Some(Arc::new(WalBlockStore(wal))))
+        Ok(Some(wal))
     }
 
     /// Restores operator state and source positions from the loaded checkpoint.
     ///
     /// # Errors
     /// [`CheckpointError`] when an operator or a source refuses its saved state.
-    pub fn resume<'a>(
-        &mut self,
-        ops: impl Iterator<Item = (&'a str, &'a mut Box<dyn Operator>)>,
-        names: &[String],
-        handles: &mut [SourceHandle],
-    ) -> Result<(), CheckpointError> {
-        self.open_direct_log(handles)?;
+    pub fn resume(&mut self, job: &mut dyn CheckpointedJob) -> Result<(), CheckpointError> {
+        self.open_direct_log(job.sources())?;
         if let Some(loaded) = self.loaded.take() {
             let started = Instant::now();
-            restore_operators(&loaded, ops)?;
-            seek_sources(&loaded.meta, names, handles)?;
+            restore_operators(&loaded, job.operators().into_iter())?;
+            seek_sources(&loaded.meta, job.sources())?;
             tracing::info!(
                 batch = loaded.meta.index,
                 took_ms = started.elapsed().as_millis() as u64,
@@ -196,60 +181,19 @@ impl Checkpointer {
         Ok(())
     }
 
-    /// The batch of receiver `source` at `time` from the write-ahead log (replacing what
-    /// the receiver handed over); `None` when the log is off.
-    ///
-    /// # Errors
-    /// [`CheckpointError::Invalid`] when the allocation cannot be logged.
-    pub fn receiver_batch(
-        &self,
-        source: &str,
-        time: i64,
-    ) -> Result<Option<SourceBatch>, CheckpointError> {
-        let Some(wal) = &self.wal else {
-            return Ok(None);
-        };
-        let blocks = wal
-            .take_batch(source, time)
-            .map_err(|e| CheckpointError::Invalid {
-                message: e.to_string(),
-            })?;
-        let mut dead_letters = Vec::new();
-        let mut parts = Vec::with_capacity(blocks.len());
-        for b in blocks {
-            dead_letters.extend(b.dead_letters);
-            if !b.records.is_empty() {
-                parts.push(b.records);
-            }
-        }
-        let partitions = match self.receiver_partitions {
-            Some(n) => spread(&parts, n),
-            None => parts,
-        };
-        Ok(Some(SourceBatch {
-            batch: Some(Batch::new(partitions)),
-            dead_letters,
-        }))
-    }
-
-    /// The barrier after batch `index` at `time`: writes a checkpoint when one is due (or
-    /// when `force`, at a clean stop). A failed checkpoint leaves the previous one intact
-    /// and is retried after the next batch; the job fails after [`MAX_FAILURES`] in a row,
-    /// or at once when `force`.
+    /// The barrier after the job's last completed batch: writes a checkpoint when one is
+    /// due (or when `force`: checkpoint 0 at the start, and at a clean stop). A failed
+    /// checkpoint leaves the previous one intact and is retried after the next batch; the
+    /// job fails after [`MAX_FAILURES`] in a row, or at once when `force`.
     ///
     /// # Errors
     /// [`CheckpointError`] when the job must fail.
-    #[allow(clippy::too_many_arguments, reason = "the barrier sees the whole job")]
-    pub fn after_batch<'a>(
+    pub fn barrier(
         &mut self,
-        index: u64,
-        time: i64,
-        zero_time: i64,
-        ops: impl Iterator<Item = (&'a str, &'a mut Box<dyn Operator>)>,
-        names: &[String],
-        handles: &mut [SourceHandle],
+        job: &mut dyn CheckpointedJob,
         force: bool,
     ) -> Result<(), CheckpointError> {
+        let (index, time, zero_time) = job.progress();
         let (last_index, last_time) = self
             .last
             .as_ref()
@@ -266,41 +210,13 @@ impl Checkpointer {
             index,
             ..CheckpointStats::default()
         };
-        let blobs = self.snapshots(ops, &mut stats);
-        let mut sources = BTreeMap::new();
-        let wal_positions = self.wal.as_ref().map(|w| w.positions()).unwrap_or_default();
-        for (name, h) in names.iter().zip(handles.iter()) {
-            let pos = match h {
-                SourceHandle::Direct(d) => SourcePosition::Direct {
-                    position: d.position(),
-                },
-                SourceHandle::Receiver(_) => match wal_positions.get(name) {
-                    Some(&next_seq) => SourcePosition::Wal { next_seq },
-                    None => SourcePosition::Unreliable,
-                },
-            };
-            sources.insert(name.clone(), pos);
-        }
-        let meta = CheckpointMeta {
-            job: self.job.clone(),
-            index,
-            batch_time: time,
-            zero_time,
-            clock: self.clock,
-            written_at_ms: now_ms(),
-            in_flight: Vec::new(),
-            fingerprint: self.fingerprint.clone(),
-            sources,
-            operators: self
-                .last
-                .as_ref()
-                .map(|m| m.operators.clone())
-                .unwrap_or_default(),
-        };
+        let blobs = self.snapshots(job.operators().into_iter(), &mut stats);
+        let meta = self.meta(index, time, zero_time, job.sources());
         match self.store.write(meta, blobs) {
             Ok(meta) => {
                 stats.took = started.elapsed();
                 tracing::info!(
+                    target: crate::PER_BATCH_LOG,
                     batch = index,
                     time,
                     bytes = stats.bytes,
@@ -309,35 +225,85 @@ impl Checkpointer {
                     took_ms = stats.took.as_millis() as u64,
                     "Checkpoint written."
                 );
-                self.committed(&meta, names, handles);
+                self.committed(&meta, job.sources());
                 self.last = Some(meta);
                 self.last_stats = Some(stats);
                 self.failures = 0;
                 self.force_full = false;
                 Ok(())
             }
-            Err(e) => {
-                self.failures += 1;
-                self.force_full = true;
-                let previous = last_index;
-                if force || self.failures >= MAX_FAILURES {
-                    return Err(CheckpointError::Invalid {
-                        message: format!(
-                            "checkpoint after batch {index} failed ({} in a row): {e}; the last \
-                             good checkpoint (batch {previous}) is intact",
-                            self.failures
-                        ),
-                    });
-                }
-                tracing::error!(batch = index, error = %e, failures = self.failures,
-                    "Checkpoint failed; the previous one is intact. Retrying after the next batch.");
-                Ok(())
-            }
+            Err(e) => self.failed(index, last_index, force, e),
         }
     }
 
-    fn committed(&mut self, meta: &CheckpointMeta, names: &[String], handles: &mut [SourceHandle]) {
-        for (name, h) in names.iter().zip(handles.iter_mut()) {
+    /// The metadata of the checkpoint after batch `index`: where every source is.
+    fn meta(
+        &self,
+        index: u64,
+        time: BatchTime,
+        zero_time: BatchTime,
+        sources: &[(String, SourceHandle)],
+    ) -> CheckpointMeta {
+        let wal_positions = self.wal.as_ref().map(|w| w.positions()).unwrap_or_default();
+        let positions = sources
+            .iter()
+            .map(|(name, h)| {
+                let pos = match h {
+                    SourceHandle::Direct(d) => SourcePosition::Direct {
+                        position: d.position(),
+                    },
+                    SourceHandle::Receiver(_) => match wal_positions.get(name) {
+                        Some(&next_seq) => SourcePosition::Wal { next_seq },
+                        None => SourcePosition::Unreliable,
+                    },
+                };
+                (name.clone(), pos)
+            })
+            .collect();
+        CheckpointMeta {
+            job: self.job.clone(),
+            index,
+            batch_time: time,
+            zero_time,
+            clock: self.clock,
+            written_at_ms: now_ms(),
+            in_flight: Vec::new(),
+            fingerprint: self.fingerprint.clone(),
+            sources: positions,
+            operators: self
+                .last
+                .as_ref()
+                .map(|m| m.operators.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// A checkpoint failed: retried after the next batch, or the job fails.
+    fn failed(
+        &mut self,
+        index: u64,
+        previous: u64,
+        force: bool,
+        e: CheckpointError,
+    ) -> Result<(), CheckpointError> {
+        self.failures += 1;
+        self.force_full = true;
+        if force || self.failures >= MAX_FAILURES {
+            return Err(CheckpointError::Invalid {
+                message: format!(
+                    "checkpoint after batch {index} failed ({} in a row): {e}; the last good \
+                     checkpoint (batch {previous}) is intact",
+                    self.failures
+                ),
+            });
+        }
+        tracing::error!(batch = index, error = %e, failures = self.failures,
+            "Checkpoint failed; the previous one is intact. Retrying after the next batch.");
+        Ok(())
+    }
+
+    fn committed(&mut self, meta: &CheckpointMeta, sources: &mut [(String, SourceHandle)]) {
+        for (name, h) in sources.iter_mut() {
             if let (SourceHandle::Direct(d), Some(SourcePosition::Direct { position })) =
                 (h, meta.sources.get(name))
             {

@@ -7,9 +7,11 @@ use super::fingerprint::{file_sha256, Fingerprint};
 use super::meta::ClockName;
 use super::recovery::layout_of;
 use super::runtime::Checkpointer;
-use super::{CheckpointConfig, CheckpointError};
-use crate::exec::Node;
+use super::settings::CheckpointSettings;
+use super::CheckpointError;
+use crate::job::CheckpointConfig;
 use crate::job::JobDocument;
+use crate::ops::Operator;
 
 /// The `sluice run` flags about checkpoints.
 #[derive(Debug, Clone, Default)]
@@ -20,11 +22,14 @@ pub struct CheckpointFlags {
     pub allow_plugin_change: bool,
 }
 
-/// The fingerprint of a job whose operators are `nodes`.
+/// The fingerprint of a job whose operators are `ops` (stream name, operator).
 ///
 /// # Errors
 /// [`CheckpointError`] when a plugin cannot be read.
-pub fn job_fingerprint(doc: &JobDocument, nodes: &[Node]) -> Result<Fingerprint, CheckpointError> {
+pub fn job_fingerprint<'a>(
+    doc: &JobDocument,
+    ops: impl Iterator<Item = (&'a str, &'a dyn Operator)>,
+) -> Result<Fingerprint, CheckpointError> {
     let dir = doc.path.parent().unwrap_or(std::path::Path::new("."));
     let mut fp = Fingerprint::from_job(&doc.text, dir, doc.batch_ms())?;
     for (name, plugin) in fp.plugins.iter_mut().filter(|(_, p)| p.sha256.is_empty()) {
@@ -33,9 +38,9 @@ pub fn job_fingerprint(doc: &JobDocument, nodes: &[Node]) -> Result<Fingerprint,
             plugin.sha256 = file_sha256(&doc.resolve(path))?;
         }
     }
-    for n in nodes {
-        if let Some(layout) = layout_of(n.op.as_ref()) {
-            fp.layouts.insert(n.name.clone(), layout);
+    for (name, op) in ops {
+        if let Some(layout) = layout_of(op) {
+            fp.layouts.insert(name.to_owned(), layout);
         }
     }
     Ok(fp)
@@ -47,9 +52,9 @@ pub fn job_fingerprint(doc: &JobDocument, nodes: &[Node]) -> Result<Fingerprint,
 /// # Errors
 /// [`CheckpointError`] when the directory is missing or unusable, or the checkpoint in it
 /// belongs to a different job.
-pub fn checkpointer_for(
+pub fn checkpointer_for<'a>(
     doc: &JobDocument,
-    nodes: &[Node],
+    ops: impl Iterator<Item = (&'a str, &'a dyn Operator)>,
     clock: ClockName,
     flags: &CheckpointFlags,
 ) -> Result<Option<Checkpointer>, CheckpointError> {
@@ -70,8 +75,15 @@ pub fn checkpointer_for(
             })
         }
     };
-    let settings = config.settings(dir);
-    let fingerprint = job_fingerprint(doc, nodes)?;
+    // A file where the directory should be, found before anything is opened.
+    let usable = match &flags.dir {
+        Some(d) => crate::job::preflight::usable_dir(d)
+            .map_err(|why| format!("checkpoint directory (--checkpoint-dir): {why}")),
+        None => crate::job::preflight::checkpoint_dir(doc).map_err(|e| e.to_string()),
+    };
+    usable.map_err(|message| CheckpointError::Invalid { message })?;
+    let settings = CheckpointSettings::new(&config, dir);
+    let fingerprint = job_fingerprint(doc, ops)?;
     let job = doc.file.job.name.clone();
     Checkpointer::open(
         settings,

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod checkpoint;
 mod client;
+mod logging;
 mod plugin;
 mod run;
 mod serve;
@@ -17,6 +18,11 @@ mod validate;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The most detailed log messages of Sluice (and its plugins) to show on stderr: error,
+    /// warn, info, debug or trace. Wins over `RUST_LOG` (default `warn,sluice=info`) and
+    /// over the log filtering of `run --quiet`.
+    #[arg(long, global = true, value_enum, value_name = "LEVEL")]
+    log_level: Option<logging::LogLevel>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,6 +52,12 @@ enum Command {
 }
 
 impl Cli {
+    /// Sends logs to stderr, filtered by `--log-level`, `run --quiet` or `RUST_LOG`.
+    pub fn init_logging(&self) {
+        let quiet = matches!(&self.command, Command::Run(cmd) if cmd.quiet());
+        logging::init(self.log_level, quiet);
+    }
+
     /// Runs the chosen subcommand.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self.command {

@@ -21,7 +21,9 @@ pub struct RunCommand {
     /// count: the job stops after batch N of its whole life.
     #[arg(long)]
     batches: Option<u64>,
-    /// No per-batch progress line on stderr.
+    /// No per-batch output on stderr: no progress lines, no `Checkpoint written.` or other
+    /// per-batch log lines, no plugin logs below warn (unless `--log-level` is given).
+    /// Warnings, errors and one-off lines stay.
     #[arg(long, short)]
     quiet: bool,
     /// Checkpoint directory (overrides `[checkpoint] dir`; turns checkpoints on). An
@@ -41,6 +43,11 @@ enum Clock {
 }
 
 impl RunCommand {
+    /// Whether `--quiet` was given.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Runs the job.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let doc = JobDocument::load(&self.job)?;

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use crate::brokers::{PidRateEstimator, RateSample};
-use crate::ops::BatchTime;
+use super::pid::{PidRateEstimator, RateSample};
+use crate::record::BatchTime;
 use crate::source::{SourceBatch, SourceHandle};
 
 /// Spark's `spark.streaming.backpressure.pid.minRate` default, records per second.
@@ -42,6 +42,11 @@ impl Backpressure {
         }
     }
 
+    /// Whether backpressure is on.
+    pub fn enabled(&self) -> bool {
+        !self.estimators.is_empty()
+    }
+
     /// The initial rate, records per second, when backpressure is on and one is set.
     pub fn initial_rate(&self) -> Option<f64> {
         self.initial_rate
@@ -51,14 +56,13 @@ impl Backpressure {
     /// got it when they started), or, with backpressure on and no initial rate, warns that
     /// the receivers without a `rate_limit` read up to `max_buffered` before the first
     /// rate (Spark's behaviour without `initialRate`).
-    pub fn start(&self, names: &[String], handles: &mut [SourceHandle]) {
+    pub fn start(&self, sources: &mut [(String, SourceHandle)]) {
         if self.estimators.is_empty() {
             return;
         }
         let Some(rate) = self.initial_rate else {
-            let unlimited: Vec<&str> = names
+            let unlimited: Vec<&str> = sources
                 .iter()
-                .zip(handles.iter())
                 .filter(|(_, h)| matches!(h, SourceHandle::Receiver(r) if r.rate_limit().is_none()))
                 .map(|(n, _)| n.as_str())
                 .collect();
@@ -70,7 +74,7 @@ impl Backpressure {
             }
             return;
         };
-        for handle in handles {
+        for (_, handle) in sources {
             match handle {
                 SourceHandle::Direct(s) => s.set_rate(Some(rate)),
                 SourceHandle::Receiver(r) => r.set_rate(Some(rate)),
@@ -93,7 +97,7 @@ impl Backpressure {
         counts: &[u64],
         processing: Duration,
         scheduling_delay: Duration,
-        handles: &mut [SourceHandle],
+        sources: &mut [(String, SourceHandle)],
     ) {
         for (i, e) in self.estimators.iter_mut().enumerate() {
             let sample = RateSample {
@@ -106,7 +110,7 @@ impl Backpressure {
             // was processed: until then the source reads as fast as its limits allow, and
             // a second unlimited batch would only pile up more.
             let rate = e.compute(sample).or_else(|| e.latest_rate());
-            let (Some(rate), Some(handle)) = (rate, handles.get_mut(i)) else {
+            let (Some(rate), Some((_, handle))) = (rate, sources.get_mut(i)) else {
                 continue;
             };
             match handle {
@@ -119,10 +123,9 @@ impl Backpressure {
     /// The rate limit in force per source, for the progress line: `, rate limit 1234
     /// records/s` in a job with one source, `, rate limit lines 1234 records/s, g 200
     /// records/s` (the sources that have one) otherwise; empty when none has a limit.
-    pub fn progress_suffix(names: &[String], handles: &[SourceHandle]) -> String {
-        let limits: Vec<(&str, f64)> = names
+    pub fn progress_suffix(sources: &[(String, SourceHandle)]) -> String {
+        let limits: Vec<(&str, f64)> = sources
             .iter()
-            .zip(handles)
             .filter_map(|(name, h)| {
                 let limit = match h {
                     SourceHandle::Direct(s) => s.rate_limit(),
@@ -133,7 +136,7 @@ impl Backpressure {
             .collect();
         match limits.as_slice() {
             [] => String::new(),
-            [(_, limit)] if handles.len() == 1 => format!(", rate limit {limit:.0} records/s"),
+            [(_, limit)] if sources.len() == 1 => format!(", rate limit {limit:.0} records/s"),
             _ => {
                 let each: Vec<String> = limits
                     .iter()
@@ -150,22 +153,22 @@ mod tests {
     use super::*;
     use crate::source::GeneratorSource;
 
-    fn generator() -> SourceHandle {
+    fn generator(name: &str) -> (String, SourceHandle) {
         let config = toml::from_str("rate = 1000").unwrap();
-        SourceHandle::Direct(Box::new(GeneratorSource::new("g", &config, 1000)))
+        let source = GeneratorSource::new(name, &config, 1000);
+        (name.to_owned(), SourceHandle::Direct(Box::new(source)))
     }
 
     #[test]
     fn the_baseline_batch_already_limits_the_source() {
         let mut bp = Backpressure::new(true, None, 1, 1000);
-        let mut handles = vec![generator()];
-        let names = vec!["g".to_owned()];
-        assert_eq!(Backpressure::progress_suffix(&names, &handles), "");
+        let mut handles = vec![generator("g")];
+        assert_eq!(Backpressure::progress_suffix(&handles), "");
         // 250 records in 500 ms: 500 records/s.
         let (processing, delay) = (Duration::from_millis(500), Duration::ZERO);
         bp.after_batch(1000, &[250], processing, delay, &mut handles);
         assert_eq!(
-            Backpressure::progress_suffix(&names, &handles),
+            Backpressure::progress_suffix(&handles),
             ", rate limit 500 records/s"
         );
         let off = Backpressure::new(false, Some(500), 1, 1000);
@@ -176,10 +179,9 @@ mod tests {
     #[test]
     fn the_initial_rate_caps_sources_until_the_first_rate() {
         let mut bp = Backpressure::new(true, Some(300), 1, 1000);
-        let mut handles = vec![generator()];
-        let names = vec!["g".to_owned()];
-        bp.start(&names, &mut handles);
-        let suffix = |h: &[SourceHandle]| Backpressure::progress_suffix(&names, h);
+        let mut handles = vec![generator("g")];
+        bp.start(&mut handles);
+        let suffix = |h: &[(String, SourceHandle)]| Backpressure::progress_suffix(h);
         assert_eq!(suffix(&handles), ", rate limit 300 records/s");
         // A batch without records gives the estimator nothing: the initial rate stays.
         bp.after_batch(1000, &[0], Duration::ZERO, Duration::ZERO, &mut handles);
@@ -192,20 +194,19 @@ mod tests {
 
     #[test]
     fn several_sources_are_named() {
-        let names = vec!["a".to_owned(), "b".to_owned()];
-        let mut handles = vec![generator(), generator()];
-        if let SourceHandle::Direct(s) = &mut handles[1] {
+        let mut handles = vec![generator("a"), generator("b")];
+        if let (_, SourceHandle::Direct(s)) = &mut handles[1] {
             s.set_rate(Some(250.0));
         }
         assert_eq!(
-            Backpressure::progress_suffix(&names, &handles),
+            Backpressure::progress_suffix(&handles),
             ", rate limit b 250 records/s"
         );
-        if let SourceHandle::Direct(s) = &mut handles[0] {
+        if let (_, SourceHandle::Direct(s)) = &mut handles[0] {
             s.set_rate(Some(600.0));
         }
         assert_eq!(
-            Backpressure::progress_suffix(&names, &handles),
+            Backpressure::progress_suffix(&handles),
             ", rate limit a 600 records/s, b 250 records/s"
         );
     }

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::plan::{Node, SinkSlot};
 use super::ExecError;
-use crate::ops::{BatchTime, DeadLetter, ErrorPolicy, OpContext, Operator, StreamValue};
+use crate::ops::{ErrorPolicy, OpContext, Operator, StreamValue};
+use crate::record::{BatchTime, DeadLetter};
 use crate::sink::DeadLetterSink;
 use crate::source::SourceBatch;
 
@@ -141,7 +142,7 @@ impl Executor {
             let value = node
                 .op
                 .on_batch(&parents, &cx)
-                .map_err(|source| ExecError::Operator { time, source })?;
+                .map_err(|cause| ExecError::Operator { time, cause })?;
             values.push(value);
         }
         for slot in &mut self.sinks {
@@ -149,7 +150,7 @@ impl Executor {
                 report.records_out += b.len();
                 slot.sink
                     .write_batch(time, b)
-                    .map_err(|source| ExecError::Sink { time, source })?;
+                    .map_err(|cause| ExecError::Sink { time, cause })?;
             }
         }
         let rejected = rejected.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -158,7 +159,7 @@ impl Executor {
             match (&mut self.dead_letter, self.settings.policy) {
                 (Some(sink), ErrorPolicy::DeadLetter) => sink
                     .write(time, &rejected)
-                    .map_err(|source| ExecError::Sink { time, source })?,
+                    .map_err(|cause| ExecError::Sink { time, cause })?,
                 _ => tracing::warn!(
                     time,
                     count = rejected.len(),
@@ -181,7 +182,7 @@ impl Executor {
         for slot in &mut self.sinks {
             slot.sink
                 .flush()
-                .map_err(|source| ExecError::Sink { time, source })?;
+                .map_err(|cause| ExecError::Sink { time, cause })?;
         }
         Ok(())
     }

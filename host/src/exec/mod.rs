@@ -1,22 +1,27 @@
 //! Running a job: the plan (runtime graph built from the job file), the executor (one
-//! batch through every stream, then the sinks), and the driver (clock, sources, batches,
-//! progress, shutdown).
+//! batch through every stream, then the sinks), the steppable job runtime ([`Job`]:
+//! start → step → finish) and `sluice run`'s driver loop over it (clock, progress,
+//! shutdown).
 
 mod backpressure;
 mod driver;
 mod executor;
+mod job;
+mod pid;
 mod plan;
 mod progress;
 mod stop;
 
-pub use driver::{run, BatchGate, BatchHook, ClockKind, RunOptions, RunSummary};
+pub use driver::{run, BatchGate, BatchHook, RunOptions, RunSummary};
 pub use executor::{BatchReport, ExecSettings, Executor};
-pub use plan::{Node, Plan, PlanMode, SinkSlot, SourceSpec};
+pub use job::{ClockKind, FinishReport, Job, JobEnv, KEPT_REPORTS};
+pub use plan::{Node, Plan, PlanMode, SinkSlot};
 pub use progress::progress_line;
 pub use stop::StopSignal;
 
 use crate::job::JobError;
-use crate::ops::{BatchTime, OpError};
+use crate::ops::OpError;
+use crate::record::BatchTime;
 use crate::sink::SinkError;
 use crate::source::SourceError;
 use crate::wasm::PluginError;
@@ -28,19 +33,11 @@ pub enum ExecError {
     #[error(transparent)]
     Job(#[from] JobError),
     /// A plugin could not be loaded.
-    #[error("plugin `{plugin}`: {source}")]
-    Plugin {
-        plugin: String,
-        #[source]
-        source: PluginError,
-    },
+    #[error("plugin `{plugin}`: {cause}")]
+    Plugin { plugin: String, cause: PluginError },
     /// A source failed.
-    #[error("batch {time} ms: {source}")]
-    Source {
-        time: BatchTime,
-        #[source]
-        source: SourceError,
-    },
+    #[error("batch {time} ms: {cause}")]
+    Source { time: BatchTime, cause: SourceError },
     /// A source could not be opened.
     #[error(transparent)]
     SourceSetup(#[from] SourceError),
@@ -52,19 +49,11 @@ pub enum ExecError {
         reason: String,
     },
     /// An operator failed.
-    #[error("batch {time} ms: {source}")]
-    Operator {
-        time: BatchTime,
-        #[source]
-        source: OpError,
-    },
+    #[error("batch {time} ms: {cause}")]
+    Operator { time: BatchTime, cause: OpError },
     /// A sink failed.
-    #[error("batch {time} ms: {source}")]
-    Sink {
-        time: BatchTime,
-        #[source]
-        source: SinkError,
-    },
+    #[error("batch {time} ms: {cause}")]
+    Sink { time: BatchTime, cause: SinkError },
     /// A sink could not be opened.
     #[error(transparent)]
     SinkSetup(#[from] SinkError),

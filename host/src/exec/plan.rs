@@ -3,17 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::ExecError;
-use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig, SourceConfig};
-use crate::ops::narrow::NarrowChain;
-use crate::ops::registry::{self, BuildContext, Built};
-use crate::ops::{ErrorPolicy, Operator};
+use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig};
+use crate::ops::{self, BuildContext, Built, ErrorPolicy, NarrowChain, Operator, SharedLinks};
+
 use crate::sink::{self, DeadLetterSink, Sink};
-use crate::source::{
-    DirectSource, FilesSource, GeneratorSource, KafkaSource, LineDecoder, NatsSource, QueueSource,
-    ReceiverKind, ReceiverSpec, RedisSource,
-};
+use crate::source::{self, SourceSpec};
 use crate::wasm::{Limits, Plugin, WasmRuntime};
 
 /// Whether the plan is for running or only for checking (`sluice validate` opens no
@@ -24,14 +21,6 @@ pub enum PlanMode {
     Run,
     /// Build everything else, open nothing for writing.
     Validate,
-}
-
-/// A source before the job starts.
-pub enum SourceSpec {
-    /// Pulled at each batch time.
-    Direct(Box<dyn DirectSource>),
-    /// Started as a receiver task when the job starts.
-    Receiver(ReceiverSpec),
 }
 
 /// One derived stream (or a fused chain of them).
@@ -92,131 +81,32 @@ impl Plan {
         mode: PlanMode,
     ) -> Result<Plan, ExecError> {
         let f = &doc.file;
+        if mode == PlanMode::Run {
+            doc.check_has_sink()?;
+        }
         let plugins = load_plugins(doc, runtime)?;
-        let batch_ms = doc.batch_ms();
-
         let mut sources = Vec::with_capacity(f.sources.len());
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
-        for (name, config) in &f.sources {
+        for name in f.sources.keys() {
             index.insert(name.clone(), sources.len());
-            sources.push((
-                name.clone(),
-                build_source(doc, name, config.get_ref(), batch_ms)?,
-            ));
+            let started = Instant::now();
+            let source = source::build(doc, name)?;
+            slow_start(started, "source", name);
+            sources.push((name.clone(), source));
         }
-
-        // How many readers each stream has (streams and sinks): only a stream with exactly
-        // one reader may disappear into a fused chain.
-        let mut readers: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in f.streams.values() {
-            for p in s.get_ref().parents() {
-                *readers.entry(p.get_ref().as_str()).or_default() += 1;
-            }
+        let nodes = build_nodes(doc, &plugins, &mut index)?;
+        // What opening the outputs would fail on, found before anything is created.
+        crate::job::preflight::output_dirs(doc)?;
+        if mode == PlanMode::Validate {
+            crate::job::preflight::checkpoint_dir(doc)?;
         }
-        for s in f.sinks.values() {
-            *readers
-                .entry(s.get_ref().from.get_ref().as_str())
-                .or_default() += 1;
-        }
-
-        enum Pending {
-            Chain(NarrowChain),
-            Op(Box<dyn Operator>),
-        }
-        let mut pending: Vec<(String, Vec<String>, Option<Pending>)> = Vec::new();
-        let links = crate::ops::build::SharedLinks::default();
-        for name in &doc.topology.order {
-            let stream = f.streams[name].get_ref();
-            let mut inputs: Vec<String> = stream
-                .parents()
-                .iter()
-                .map(|p| p.get_ref().clone())
-                .collect();
-            let cx = BuildContext {
-                doc,
-                stream: name,
-                inputs: &inputs,
-                plugins: &plugins,
-                links: &links,
-            };
-            let built = registry::build(&stream.op, &cx)?;
-            // The parent's narrow chain, when this stream is its only reader.
-            let mut take_parent_chain = |inputs: &mut Vec<String>| -> Option<NarrowChain> {
-                let parent = inputs.first()?.clone();
-                if readers.get(parent.as_str()) != Some(&1) {
-                    return None;
-                }
-                let slot = pending.iter_mut().find(|(n, _, _)| *n == parent)?;
-                if !matches!(slot.2, Some(Pending::Chain(_))) {
-                    return None;
-                }
-                let Some(Pending::Chain(up)) = slot.2.take() else {
-                    return None;
-                };
-                *inputs = slot.1.clone();
-                Some(up)
-            };
-            let node = match built {
-                Built::Operator(op) => Pending::Op(op),
-                Built::ReduceByKey(mut op) => {
-                    if let Some(up) = take_parent_chain(&mut inputs) {
-                        op.fuse_after(up);
-                        tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the shuffle's map side.");
-                    }
-                    Pending::Op(Box::new(op))
-                }
-                Built::Narrow(step) => {
-                    let chain = NarrowChain::new(name, step);
-                    Pending::Chain(match take_parent_chain(&mut inputs) {
-                        Some(up) => up.then(chain),
-                        None => chain,
-                    })
-                }
-            };
-            pending.push((name.clone(), inputs, Some(node)));
-        }
-
-        let mut nodes = Vec::with_capacity(pending.len());
-        for (name, inputs, node) in pending {
-            let Some(node) = node else { continue }; // fused into a later chain
-            let op: Box<dyn Operator> = match node {
-                Pending::Chain(c) => {
-                    if c.streams().len() > 1 {
-                        tracing::debug!(streams = ?c.streams(), "Fused narrow operations.");
-                    }
-                    Box::new(c)
-                }
-                Pending::Op(op) => op,
-            };
-            let inputs = inputs.iter().map(|i| index[i]).collect();
-            index.insert(name.clone(), sources.len() + nodes.len());
-            nodes.push(Node { name, inputs, op });
-        }
-
-        let dir = doc
-            .path
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
-        let mut sinks = Vec::new();
-        let mut dead_letter = None;
-        if mode == PlanMode::Run {
-            for (name, s) in &f.sinks {
-                let s = s.get_ref();
-                sinks.push(SinkSlot {
-                    name: name.clone(),
-                    input: index[s.from.get_ref()],
-                    sink: sink::build(name, &s.kind, &dir)?,
-                });
-            }
-            if let Some(d) = &f.job.dead_letter {
-                dead_letter = Some(DeadLetterSink::new(doc.resolve(&d.path))?);
-            }
-        }
-
+        let (sinks, dead_letter) = match mode {
+            PlanMode::Run => open_sinks(doc, &index)?,
+            PlanMode::Validate => (Vec::new(), None),
+        };
         Ok(Plan {
             name: f.job.name.clone(),
-            batch_ms,
+            batch_ms: doc.batch_ms(),
             block_ms: f.job.block_interval.ms(),
             receiver_partitions: f.job.partitions,
             default_partitions: f
@@ -235,6 +125,158 @@ impl Plan {
             dead_letter,
             plugins,
         })
+    }
+}
+
+/// A stream's operator while the plan is built: a narrow chain may still grow.
+enum Pending {
+    Chain(NarrowChain),
+    Op(Box<dyn Operator>),
+}
+
+/// How many readers each stream has (streams and sinks): only a stream with exactly one
+/// reader may disappear into a fused chain.
+fn readers(doc: &JobDocument) -> BTreeMap<&str, usize> {
+    let f = &doc.file;
+    let mut readers: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in f.streams.values() {
+        for p in s.get_ref().parents() {
+            *readers.entry(p.get_ref().as_str()).or_default() += 1;
+        }
+    }
+    for s in f.sinks.values() {
+        *readers
+            .entry(s.get_ref().from.get_ref().as_str())
+            .or_default() += 1;
+    }
+    readers
+}
+
+/// The parent's narrow chain, when this stream is its only reader (the stream's inputs
+/// become the chain's).
+fn take_parent_chain(
+    pending: &mut [(String, Vec<String>, Option<Pending>)],
+    readers: &BTreeMap<&str, usize>,
+    inputs: &mut Vec<String>,
+) -> Option<NarrowChain> {
+    let parent = inputs.first()?.clone();
+    if readers.get(parent.as_str()) != Some(&1) {
+        return None;
+    }
+    let slot = pending.iter_mut().find(|(n, _, _)| *n == parent)?;
+    if !matches!(slot.2, Some(Pending::Chain(_))) {
+        return None;
+    }
+    let Some(Pending::Chain(up)) = slot.2.take() else {
+        return None;
+    };
+    *inputs = slot.1.clone();
+    Some(up)
+}
+
+/// Builds every stream's operator in topological order, fusing narrow chains (and a
+/// `reduce_by_key`'s map side with the chain in front of it); `index` gets each node's
+/// value index.
+fn build_nodes(
+    doc: &JobDocument,
+    plugins: &BTreeMap<String, Plugin>,
+    index: &mut BTreeMap<String, usize>,
+) -> Result<Vec<Node>, ExecError> {
+    let readers = readers(doc);
+    let links = SharedLinks::default();
+    let mut pending: Vec<(String, Vec<String>, Option<Pending>)> = Vec::new();
+    for name in &doc.topology.order {
+        let stream = doc.file.streams[name].get_ref();
+        let mut inputs: Vec<String> = stream
+            .parents()
+            .iter()
+            .map(|p| p.get_ref().clone())
+            .collect();
+        let cx = BuildContext {
+            doc,
+            stream: name,
+            inputs: &inputs,
+            plugins,
+            links: &links,
+        };
+        let node = match ops::build(&stream.op, &cx)? {
+            Built::Operator(op) => Pending::Op(op),
+            Built::ReduceByKey(mut op) => {
+                if let Some(up) = take_parent_chain(&mut pending, &readers, &mut inputs) {
+                    op.fuse_after(up);
+                    tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the shuffle's map side.");
+                }
+                Pending::Op(Box::new(op))
+            }
+            Built::Narrow(step) => {
+                let chain = NarrowChain::new(name, step);
+                Pending::Chain(
+                    match take_parent_chain(&mut pending, &readers, &mut inputs) {
+                        Some(up) => up.then(chain),
+                        None => chain,
+                    },
+                )
+            }
+        };
+        pending.push((name.clone(), inputs, Some(node)));
+    }
+    let sources = index.len();
+    let mut nodes = Vec::with_capacity(pending.len());
+    for (name, inputs, node) in pending {
+        let Some(node) = node else { continue }; // fused into a later chain
+        let op: Box<dyn Operator> = match node {
+            Pending::Chain(c) => {
+                if c.streams().len() > 1 {
+                    tracing::debug!(streams = ?c.streams(), "Fused narrow operations.");
+                }
+                Box::new(c)
+            }
+            Pending::Op(op) => op,
+        };
+        let inputs = inputs.iter().map(|i| index[i]).collect();
+        index.insert(name.clone(), sources + nodes.len());
+        nodes.push(Node { name, inputs, op });
+    }
+    Ok(nodes)
+}
+
+/// Opens every sink and the dead-letter directory.
+fn open_sinks(
+    doc: &JobDocument,
+    index: &BTreeMap<String, usize>,
+) -> Result<(Vec<SinkSlot>, Option<DeadLetterSink>), ExecError> {
+    let dir = doc
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let mut sinks = Vec::new();
+    for (name, s) in &doc.file.sinks {
+        let s = s.get_ref();
+        sinks.push(SinkSlot {
+            name: name.clone(),
+            input: index[s.from.get_ref()],
+            sink: sink::build(name, &s.kind, &dir)?,
+        });
+    }
+    let dead_letter = match &doc.file.job.dead_letter {
+        Some(d) => Some(DeadLetterSink::new(doc.resolve(&d.path))?),
+        None => None,
+    };
+    Ok((sinks, dead_letter))
+}
+
+/// Start-up work that takes this long is logged, so that a slow start is explained.
+const SLOW_START: Duration = Duration::from_millis(500);
+
+/// Logs the opening of `what` `name`, begun at `started`, when it was slow.
+fn slow_start(started: Instant, what: &str, name: &str) {
+    let took = started.elapsed();
+    if took >= SLOW_START {
+        tracing::info!(
+            took_ms = took.as_millis() as u64,
+            "Opening {what} `{name}` took long."
+        );
     }
 }
 
@@ -288,87 +330,15 @@ fn load_plugins(
         limits.fuel = c.limits.fuel;
         let params = serde_json::to_value(&c.params)
             .map_err(|e| doc.error(Some(config.span()), format!("plugin `{name}`: params: {e}")))?;
-        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|source| {
+        let started = Instant::now();
+        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|cause| {
             ExecError::Plugin {
                 plugin: name.clone(),
-                source,
+                cause,
             }
         })?;
+        slow_start(started, "plugin", name);
         plugins.insert(name.clone(), plugin);
     }
     Ok(plugins)
-}
-
-fn build_source(
-    doc: &JobDocument,
-    name: &str,
-    config: &SourceConfig,
-    batch_ms: i64,
-) -> Result<SourceSpec, ExecError> {
-    let at = || Some(doc.file.sources[name].span());
-    Ok(match config {
-        SourceConfig::Generator(c) => {
-            SourceSpec::Direct(Box::new(GeneratorSource::new(name, c, batch_ms)))
-        }
-        SourceConfig::Queue(c) => {
-            let json = match (&c.path, &c.data) {
-                (Some(p), None) => {
-                    let p = doc.resolve(p);
-                    std::fs::read_to_string(&p).map_err(|e| {
-                        doc.error(
-                            at(),
-                            format!("source `{name}`: cannot read {}: {e}", p.display()),
-                        )
-                    })?
-                }
-                (None, Some(d)) => d.clone(),
-                _ => {
-                    return Err(doc
-                        .error(
-                            at(),
-                            format!("source `{name}`: set exactly one of `path` and `data`"),
-                        )
-                        .into())
-                }
-            };
-            SourceSpec::Direct(Box::new(
-                QueueSource::from_json(name, &json, c.input_partitions)
-                    .map_err(|e| doc.error(at(), e.to_string()))?,
-            ))
-        }
-        SourceConfig::Files(c) => {
-            let dir = doc.resolve(&c.path);
-            if !dir.is_dir() {
-                return Err(doc
-                    .error(
-                        at(),
-                        format!("source `{name}`: no such directory {}", dir.display()),
-                    )
-                    .into());
-            }
-            SourceSpec::Direct(Box::new(FilesSource::new(name, dir, c)?))
-        }
-        SourceConfig::Tcp(c) => SourceSpec::Receiver(ReceiverSpec {
-            kind: ReceiverKind::Tcp {
-                host: c.host.clone(),
-                port: c.port,
-            },
-            decoder: LineDecoder::new(name, c.format),
-            max_line: c.max_line_length.0 as usize,
-            rate_limit: c.rate_limit,
-            max_buffered: usize::try_from(c.max_buffered.0).unwrap_or(usize::MAX),
-        }),
-        SourceConfig::Kafka(c) => SourceSpec::Direct(Box::new(KafkaSource::new(name, c, batch_ms))),
-        SourceConfig::Redis(c) => SourceSpec::Direct(Box::new(RedisSource::new(name, c, batch_ms))),
-        SourceConfig::Nats(c) => SourceSpec::Direct(Box::new(NatsSource::new(name, c, batch_ms))),
-        SourceConfig::Stdin(c) => SourceSpec::Receiver(ReceiverSpec {
-            kind: ReceiverKind::Stdin {
-                keep_running: c.keep_running,
-            },
-            decoder: LineDecoder::new(name, c.format),
-            max_line: c.max_line_length.0 as usize,
-            rate_limit: c.rate_limit,
-            max_buffered: usize::try_from(c.max_buffered.0).unwrap_or(usize::MAX),
-        }),
-    })
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::checkpoint::CheckpointConfig;
 use super::sinks::SinkConfig;
 use super::sources::SourceConfig;
 use super::streams::StreamConfig;
@@ -32,7 +33,7 @@ pub struct JobFile {
     pub sinks: BTreeMap<String, Spanned<SinkConfig>>,
     /// Checkpointing and the write-ahead log (see `docs/operations.md`).
     #[serde(default)]
-    pub checkpoint: Option<crate::checkpoint::CheckpointConfig>,
+    pub checkpoint: Option<CheckpointConfig>,
 }
 
 /// `[job]`: batch timing, partitioning and error handling.

@@ -5,37 +5,55 @@
 //! ([`Topology`]); `exec::plan` then resolves plugins and builds the runtime types. Every
 //! error names the file, and the line and column when the problem has a place in it.
 
+mod brokers;
+mod checkpoint;
 mod config;
 mod graph;
+mod json_ops;
+mod nats;
+mod ops;
+pub mod preflight;
 mod sinks;
+mod slides;
 mod sources;
 mod streams;
+mod text;
 mod units;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+pub use brokers::{
+    KafkaSinkConfig, KafkaSourceConfig, KafkaStart, RecordFormat, RedisSinkConfig, RedisSinkIds,
+    RedisSourceConfig, RedisStart,
+};
+pub use checkpoint::{CheckpointConfig, WalFsyncConfig};
 pub use config::{
     DeadLetterConfig, ErrorPolicyConfig, JobFile, JobSection, LimitsConfig, PluginConfig,
 };
 pub use graph::Topology;
+pub use json_ops::{FilterConfig, KeyByConfig, SelectConfig};
+pub use nats::{NatsSinkConfig, NatsSourceConfig, NatsStart};
+pub use ops::{
+    CombineConfig, EventTimeConfig, FnOp, FnRef, KeyedConfig, MapWithStateConfig, NoArgs,
+    ReduceByKeyConfig, ReduceConfig, ReduceWindowConfig, RepartitionConfig, TransformConfig,
+    UpdateStateConfig, WindowConfig,
+};
 pub use sinks::{FilesSinkConfig, PrintSinkConfig, SinkConfig, SinkKind, StdoutSinkConfig};
 pub use sources::{
     FilesSourceConfig, Format, GeneratorConfig, QueueConfig, SourceConfig, StdinConfig, TcpConfig,
+    MAX_VOCABULARY,
 };
-pub use streams::{FnOp, FnRef, NoArgs, OpConfig, ReduceByKeyConfig, StreamConfig};
+pub use streams::{OpConfig, StreamConfig};
+pub use text::line_column;
 pub use units::{parse_duration, parse_size, ByteSize, DurationMs};
 
 /// Errors in a job file.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: cannot read the job file: {cause}")]
+    Read { path: String, cause: std::io::Error },
     /// A problem at a place in the file.
     #[error("{path}:{line}:{column}: {message}")]
     At {
@@ -68,9 +86,9 @@ impl JobDocument {
     /// # Errors
     /// [`JobError`] naming the file, line and column of the first problem.
     pub fn load(path: &Path) -> Result<JobDocument, JobError> {
-        let text = std::fs::read_to_string(path).map_err(|source| JobError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| JobError::Read {
             path: path.display().to_string(),
-            source,
+            cause,
         })?;
         Self::parse(path, text)
     }
@@ -84,7 +102,7 @@ impl JobDocument {
             Ok(f) => f,
             Err(e) => {
                 let message = e.message().trim_end().to_owned();
-                let span = e.span().map(|s| refine_span(&text, s, &message));
+                let span = e.span().map(|s| text::refine_span(&text, s, &message));
                 return Err(error_in(path, &text, span, message));
             }
         };
@@ -94,7 +112,8 @@ impl JobDocument {
             file,
             topology: Topology::default(),
         };
-        doc.topology = graph::check(&doc)?;
+        doc.topology =
+            graph::check(&doc.file, &doc.text).map_err(|(span, m)| doc.error(span, m))?;
         Ok(doc)
     }
 
@@ -106,21 +125,24 @@ impl JobDocument {
     /// The span of `key = value`'s value inside the table at `table` (the table itself
     /// when the key is not written there, e.g. defaulted).
     pub fn field_span(&self, table: Range<usize>, key: &str) -> Range<usize> {
-        let message = format!("unknown field `{key}`");
-        let key_span = refine_span(&self.text, table.clone(), &message);
-        if key_span == table {
-            return table;
+        text::field_span(&self.text, table, key)
+    }
+
+    /// The span of the header `[name]` of a top-level table, when the file has one (for
+    /// tables that are not `Spanned`, such as `[job]` and `[checkpoint]`).
+    pub fn table_span(&self, name: &str) -> Option<Range<usize>> {
+        let header = format!("[{name}]");
+        let mut at = 0;
+        for line in self.text.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            let rest = trimmed.strip_prefix(header.as_str()).map(str::trim);
+            if rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
+                let start = at + line.len() - trimmed.len();
+                return Some(start..start + header.len());
+            }
+            at += line.len();
         }
-        let rest = &self.text[key_span.end..];
-        let value_start = rest
-            .find('=')
-            .map(|i| i + 1 + rest[i + 1..].len() - rest[i + 1..].trim_start().len())
-            .unwrap_or(0);
-        let value_len = rest[value_start..]
-            .find(['\n', '#'])
-            .unwrap_or(rest.len() - value_start);
-        let start = key_span.end + value_start;
-        start..start + rest[value_start..value_start + value_len].trim_end().len()
+        None
     }
 
     /// Resolves a path written in the job file against the file's directory.
@@ -137,11 +159,40 @@ impl JobDocument {
     }
 }
 
+impl JobDocument {
+    /// Checks that running the job would compute something: it has a sink. (Spark refuses
+    /// to start such a job: "No output operations registered, so nothing to execute".)
+    /// Not part of [`JobDocument::load`], since a library user may drive the streams
+    /// without sinks.
+    ///
+    /// # Errors
+    /// A [`JobError`] about the file, suggesting a sink for its last stream.
+    pub fn check_has_sink(&self) -> Result<(), JobError> {
+        if !self.file.sinks.is_empty() {
+            return Ok(());
+        }
+        let last = self
+            .topology
+            .order
+            .last()
+            .or_else(|| self.file.sources.keys().next())
+            .map_or("STREAM", String::as_str);
+        Err(self.error(
+            None,
+            format!(
+                "the job has no sinks, so running it would compute nothing (Spark: \"No \
+                 output operations registered, so nothing to execute\"). Add one, e.g. \
+                 `[sinks.out]` with `from = \"{last}\"` and `kind = \"print\"`"
+            ),
+        ))
+    }
+}
+
 fn error_in(path: &Path, text: &str, span: Option<Range<usize>>, message: String) -> JobError {
     let path = path.display().to_string();
     match span {
         Some(span) => {
-            let (line, column) = line_column(text, span.start);
+            let (line, column) = text::line_column(text, span.start);
             JobError::At {
                 path,
                 line,
@@ -151,60 +202,6 @@ fn error_in(path: &Path, text: &str, span: Option<Range<usize>>, message: String
         }
         None => JobError::Invalid { path, message },
     }
-}
-
-/// 1-based line and column (in characters) of byte `offset`.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
-/// Where the table whose span is `span` ends: toml spans a `[table]` by its header only,
-/// so its keys run up to the next header.
-fn table_end(text: &str, span: &Range<usize>) -> usize {
-    let end = span.end.min(text.len());
-    if !text[span.start.min(end)..].starts_with('[') {
-        return end;
-    }
-    let mut at = end;
-    for line in text[end..].split_inclusive('\n') {
-        if line.trim_start().starts_with('[') {
-            break;
-        }
-        at += line.len();
-    }
-    at
-}
-
-/// serde reports an unknown field of a tagged enum at the enclosing table; when the
-/// message names the key, point at the key itself.
-fn refine_span(text: &str, span: Range<usize>, message: &str) -> Range<usize> {
-    let Some(rest) = message.strip_prefix("unknown field `") else {
-        return span;
-    };
-    let Some(key) = rest.split('`').next() else {
-        return span;
-    };
-    let region = &text[span.start.min(text.len())..table_end(text, &span)];
-    let mut offset = span.start;
-    for line in region.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        if let Some(after) = trimmed.strip_prefix(key) {
-            if after.trim_start().starts_with('=') {
-                return offset + indent..offset + indent + key.len();
-            }
-        }
-        offset += line.len();
-    }
-    // Inline tables: `{ ..., key = ... }`.
-    if let Some(i) = region.find(&format!(" {key} =")) {
-        return span.start + i + 1..span.start + i + 1 + key.len();
-    }
-    span
 }
 
 #[cfg(test)]

@@ -28,11 +28,11 @@ pub enum SinkKind {
     /// One JSON-lines file per batch, `<path>/batch-<time_ms>.jsonl`, written atomically.
     Files(FilesSinkConfig),
     /// Every record to a Kafka topic, delivery confirmed before the batch completes.
-    Kafka(crate::brokers::KafkaSinkConfig),
+    Kafka(super::brokers::KafkaSinkConfig),
     /// Every record as an entry of a Redis stream (`XADD`, pipelined).
-    Redis(crate::brokers::RedisSinkConfig),
+    Redis(super::brokers::RedisSinkConfig),
     /// Every record published to a NATS JetStream subject, `PubAck`ed, with a `Nats-Msg-Id`.
-    Nats(crate::brokers::NatsSinkConfig),
+    Nats(super::nats::NatsSinkConfig),
 }
 
 /// `kind = "print"`.

@@ -25,12 +25,12 @@ pub enum SourceConfig {
     /// Lines from standard input.
     Stdin(StdinConfig),
     /// Kafka topics as a direct stream: one batch partition per Kafka partition.
-    Kafka(crate::brokers::KafkaSourceConfig),
+    Kafka(super::brokers::KafkaSourceConfig),
     /// Redis Streams through a consumer group, acknowledged after each checkpoint.
-    Redis(crate::brokers::RedisSourceConfig),
+    Redis(super::brokers::RedisSourceConfig),
     /// A NATS JetStream stream through a durable pull consumer, acknowledged after each
     /// checkpoint.
-    Nats(crate::brokers::NatsSourceConfig),
+    Nats(super::nats::NatsSourceConfig),
 }
 
 /// How lines become records.
@@ -61,7 +61,8 @@ pub struct GeneratorConfig {
     /// Words per line (text).
     #[serde(default = "default_words")]
     pub words_per_line: usize,
-    /// Size of the vocabulary words are drawn from.
+    /// Size of the vocabulary words are drawn from, at most [`MAX_VOCABULARY`] (words are
+    /// computed when drawn, so size costs nothing).
     #[serde(default = "default_vocabulary")]
     pub vocabulary: usize,
     /// Seed of the pseudo-random sequence.
@@ -78,6 +79,9 @@ const fn default_rate() -> u64 {
 const fn default_words() -> usize {
     10
 }
+/// The largest generator vocabulary: 2^32 words (the generator draws 32-bit numbers).
+pub const MAX_VOCABULARY: usize = 1 << 32;
+
 const fn default_vocabulary() -> usize {
     10_000
 }

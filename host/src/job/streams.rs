@@ -1,15 +1,17 @@
 //! `[streams.NAME]`: one operation over parent streams. The operation's settings are an
-//! enum tagged by `op`; to add an operation, add a variant here and an arm in
-//! `ops::registry::build` (see `docs/architecture.md`).
+//! enum tagged by `op` (settings structs in `job/ops.rs`); to add an operation, add a
+//! variant here and an arm in `ops::registry::build` (see `docs/architecture.md`).
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::units::DurationMs;
-use crate::ops::config::{
-    CombineConfig, EventTimeConfig, KeyedConfig, MapWithStateConfig, ReduceConfig,
-    ReduceWindowConfig, RepartitionConfig, TransformConfig, UpdateStateConfig, WindowConfig,
+use super::json_ops::{FilterConfig, KeyByConfig, SelectConfig};
+use super::ops::{
+    CombineConfig, EventTimeConfig, FnOp, KeyedConfig, MapWithStateConfig, NoArgs,
+    ReduceByKeyConfig, ReduceConfig, ReduceWindowConfig, RepartitionConfig, TransformConfig,
+    UpdateStateConfig, WindowConfig,
 };
+use super::units::DurationMs;
 
 /// A derived stream.
 #[derive(Debug, Deserialize)]
@@ -35,18 +37,15 @@ impl StreamConfig {
     }
 }
 
-/// A function: a built-in name (`sum`) or `plugin.function`. (Plain strings: serde loses
-/// spans inside tagged enums; `JobDocument::field_span` finds the place for errors.)
-pub type FnRef = String;
-
 /// The operations, tagged by `op`.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum OpConfig {
     /// One record in, one out: a plugin transform function.
     Map(FnOp),
-    /// Keeps the records the plugin returns.
-    Filter(FnOp),
+    /// Keeps the records the plugin returns (`fn`), or those whose `field` compares true
+    /// (`cmp`, `value`), in the host.
+    Filter(FilterConfig),
     /// One record in, any number out.
     FlatMap(FnOp),
     /// The plugin sees each whole partition (also empty ones).
@@ -61,12 +60,20 @@ pub enum OpConfig {
     Glom(NoArgs),
     /// The stream unchanged.
     Identity(NoArgs),
+    // Built-in record operations, in the host (settings in `job/json_ops.rs`).
+    /// Pairs `[key, value]` from fields of each record.
+    KeyBy(KeyByConfig),
+    /// Keeps and/or renames fields.
+    Select(SelectConfig),
+    /// A string record (a text line) becomes the value its JSON encodes.
+    ParseJson(NoArgs),
+    /// Each record becomes a string, its JSON text.
+    ToJson(NoArgs),
     /// One record per batch: the number of records (`0` for an empty batch).
     Count(NoArgs),
     /// Combines the values of each key with a built-in (`sum`, `count`, `min`, `max`) or a
     /// plugin reduce function, through a hash shuffle.
     ReduceByKey(ReduceByKeyConfig),
-    // DStream operations of `ops/` (settings in `ops::config`, built by `ops::build`).
     /// The records of every parent, first parent first.
     Union(NoArgs),
     /// Pairs `[record, count]` per batch.
@@ -129,6 +136,10 @@ impl OpConfig {
             OpConfig::FlatMapValues(_) => "flat_map_values",
             OpConfig::Glom(_) => "glom",
             OpConfig::Identity(_) => "identity",
+            OpConfig::KeyBy(_) => "key_by",
+            OpConfig::Select(_) => "select",
+            OpConfig::ParseJson(_) => "parse_json",
+            OpConfig::ToJson(_) => "to_json",
             OpConfig::Count(_) => "count",
             OpConfig::ReduceByKey(_) => "reduce_by_key",
             OpConfig::Union(_) => "union",
@@ -158,49 +169,32 @@ impl OpConfig {
         }
     }
 
-    /// The durations that must be multiples of the batch interval (windows, slides), with
-    /// their field names. `sluice validate` checks them.
-    pub fn durations(&self) -> Vec<(&'static str, DurationMs)> {
-        let window = |w: DurationMs, s: Option<DurationMs>| {
-            let mut d = vec![("window", w)];
-            d.extend(s.map(|s| ("slide", s)));
-            d
-        };
+    /// The window length and slide of a windowed operation (Spark's `window`,
+    /// `reduceByKeyAndWindow`, …); `None` for the others. `event_time_window`'s windows
+    /// are in event time, not batch time, so it is not one.
+    pub fn window_and_slide(&self) -> Option<(DurationMs, Option<DurationMs>)> {
         match self {
             OpConfig::Window(c)
             | OpConfig::CountByWindow(c)
             | OpConfig::CountByValueAndWindow(c)
-            | OpConfig::GroupByKeyAndWindow(c) => window(c.window, c.slide),
+            | OpConfig::GroupByKeyAndWindow(c) => Some((c.window, c.slide)),
             OpConfig::ReduceByWindow(c) | OpConfig::ReduceByKeyAndWindow(c) => {
-                window(c.window, c.slide)
+                Some((c.window, c.slide))
             }
-            _ => Vec::new(),
+            _ => None,
         }
     }
-}
 
-/// Settings of operations that take one function.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FnOp {
-    /// `plugin.function`.
-    #[serde(rename = "fn")]
-    pub func: FnRef,
-}
-
-/// Settings of operations that take none.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoArgs {}
-
-/// `op = "reduce_by_key"`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReduceByKeyConfig {
-    /// `sum`, `count`, `min`, `max`, or `plugin.function` (reduce shape).
-    #[serde(rename = "fn")]
-    pub func: FnRef,
-    /// Output partitions; default: the number of input partitions.
-    #[serde(default)]
-    pub partitions: Option<usize>,
+    /// The durations that must be multiples of the batch interval (windows, slides), with
+    /// their field names. `sluice validate` checks them.
+    pub fn durations(&self) -> Vec<(&'static str, DurationMs)> {
+        match self.window_and_slide() {
+            Some((w, s)) => {
+                let mut d = vec![("window", w)];
+                d.extend(s.map(|s| ("slide", s)));
+                d
+            }
+            None => Vec::new(),
+        }
+    }
 }

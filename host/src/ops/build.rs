@@ -1,163 +1,117 @@
-//! Builds the DStream operators from their job-file settings (`ops::config`); called by
-//! the arms of `ops::registry::build`.
+//! The builders of the operators: each turns one operation's job-file settings
+//! (`job::ops`) into its operator, checking what the schema cannot (functions, windows,
+//! initial state). Called by the one match in `ops::registry::build`.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use super::build_context::{BuildContext, SharedLinks};
 use super::builtin::Builtin;
 use super::combine_by_key::{CombineByKey, Combiner};
-use super::config::{
-    CombineConfig, EventTimeConfig, MapWithStateConfig, ReduceWindowConfig, UpdateStateConfig,
-    WindowConfig,
-};
 use super::event_time::{self, EventTimeWindow};
 use super::functions::{FilterFn, InverseFn, ReduceFn};
-use super::map_with_state::{self, MapWithState, StateSnapshots};
+use super::join::{Join, JoinKind};
+use super::map_with_state::{self, MapWithState};
+use super::reduce_by_key::{ReduceByKey, Reducer};
 use super::reduce_window::ReduceByKeyAndWindow;
-use super::registry::BuildContext;
 use super::update_fn::UpdateFn;
 use super::update_state::UpdateStateByKey;
 use super::window::WindowSpec;
 use super::{Operator, PluginFn};
-use crate::job::{DurationMs, JobError, OpConfig};
+use crate::job::{
+    CombineConfig, DurationMs, EventTimeConfig, JobError, MapWithStateConfig, OpConfig,
+    ReduceByKeyConfig, ReduceWindowConfig, RepartitionConfig, TransformConfig, UpdateStateConfig,
+    WindowConfig,
+};
 use crate::record::{json_to_msgpack, Batch, Partition};
-
-/// Handles that operators publish for the streams built after them (by stream name).
-#[derive(Default)]
-pub struct Links {
-    snapshots: BTreeMap<String, StateSnapshots>,
-}
-
-/// Shared between the builders of one job.
-pub type SharedLinks = RefCell<Links>;
 
 type Built = Result<Box<dyn Operator>, JobError>;
 
-/// Builds the operator of a DStream operation (every operation but the narrow ones,
-/// `count` and `reduce_by_key`, which `ops::registry` builds itself).
+/// A built operator, boxed.
 ///
 /// # Errors
-/// A [`JobError`] at the place in the job file that is wrong.
-pub fn build(op: &OpConfig, cx: &BuildContext<'_>) -> Built {
-    use super::join::{Join, JoinKind};
-    let name = op.name();
-    let one = || cx.expect_inputs(name, 1);
-    let join = |kind: JoinKind, partitions: Option<usize>| -> Built {
-        cx.expect_inputs(name, 2)?;
-        Ok(Box::new(Join { kind, partitions }))
+/// Never; the `Result` matches the other builders.
+pub fn op(o: impl Operator + 'static) -> Built {
+    Ok(Box::new(o))
+}
+
+/// `reduce_by_key` with a built-in or a plugin reduce function.
+///
+/// # Errors
+/// A [`JobError`] at `fn` for an unknown function.
+pub fn reduce_by_key(
+    c: &ReduceByKeyConfig,
+    cx: &BuildContext<'_>,
+) -> Result<ReduceByKey, JobError> {
+    cx.expect_inputs("reduce_by_key", 1)?;
+    let reducer = match plugin_or_builtin(cx, "fn", &c.func)? {
+        Ok(b) => Reducer::Builtin(b),
+        Err(f) => Reducer::Plugin(f),
     };
-    match op {
-        OpConfig::Union(_) => {
-            if cx.inputs.is_empty() {
-                return Err(cx.error(
-                    cx.field_span("inputs"),
-                    "`union` needs at least one input stream",
-                ));
-            }
-            Ok(Box::new(super::union::Union))
-        }
-        OpConfig::CountByValue(c) => {
-            one()?;
-            Ok(Box::new(super::count::CountByValue {
-                partitions: c.partitions,
-            }))
-        }
-        OpConfig::Reduce(c) => {
-            one()?;
-            Ok(Box::new(super::reduce::Reduce {
-                f: reduce_fn(cx, "fn", &c.func)?,
-            }))
-        }
-        OpConfig::GroupByKey(c) => {
-            one()?;
-            Ok(Box::new(super::group_by_key::GroupByKey {
-                partitions: c.partitions,
-            }))
-        }
-        OpConfig::CombineByKey(c) => {
-            one()?;
-            combine_by_key(c, cx)
-        }
-        OpConfig::Join(c) => join(JoinKind::Inner, c.partitions),
-        OpConfig::LeftOuterJoin(c) => join(JoinKind::LeftOuter, c.partitions),
-        OpConfig::RightOuterJoin(c) => join(JoinKind::RightOuter, c.partitions),
-        OpConfig::FullOuterJoin(c) => join(JoinKind::FullOuter, c.partitions),
-        OpConfig::Cogroup(c) => join(JoinKind::Cogroup, c.partitions),
-        OpConfig::Repartition(c) => {
-            one()?;
-            if c.partitions == 0 {
-                return Err(cx.error(
-                    cx.field_span("partitions"),
-                    "`repartition` needs partitions >= 1",
-                ));
-            }
-            Ok(Box::new(super::repartition::Repartition {
-                partitions: c.partitions,
-            }))
-        }
-        OpConfig::Transform(c) | OpConfig::TransformWith(c) | OpConfig::ContextTransform(c) => {
-            match op {
-                OpConfig::Transform(_) => one()?,
-                OpConfig::TransformWith(_) => cx.expect_inputs(name, 2)?,
-                _ if cx.inputs.is_empty() => {
-                    return Err(cx.error(
-                        cx.field_span("inputs"),
-                        "`context_transform` needs input streams",
-                    ))
-                }
-                _ => {}
-            }
-            Ok(Box::new(super::transform::Transform {
-                f: cx.plugin_fn(&c.func)?,
-                multi: !matches!(op, OpConfig::Transform(_)),
-            }))
-        }
-        OpConfig::Window(c)
-        | OpConfig::CountByWindow(c)
-        | OpConfig::CountByValueAndWindow(c)
-        | OpConfig::GroupByKeyAndWindow(c) => {
-            one()?;
-            window(c, cx, name)
-        }
-        OpConfig::ReduceByWindow(c) => {
-            one()?;
-            reduce_window(c, cx, false)
-        }
-        OpConfig::ReduceByKeyAndWindow(c) => {
-            one()?;
-            reduce_window(c, cx, true)
-        }
-        OpConfig::UpdateStateByKey(c) => {
-            one()?;
-            update_state_by_key(c, cx)
-        }
-        OpConfig::MapWithState(c) => {
-            one()?;
-            map_with_state(c, cx, cx.links)
-        }
-        OpConfig::StateSnapshots(_) => {
-            one()?;
-            state_snapshots(cx, cx.links)
-        }
-        OpConfig::EventTimeWindow(c) => {
-            one()?;
-            event_time_window(c, cx)
-        }
-        OpConfig::Map(_)
-        | OpConfig::Filter(_)
-        | OpConfig::FlatMap(_)
-        | OpConfig::MapPartitions(_)
-        | OpConfig::MapValues(_)
-        | OpConfig::FlatMapValues(_)
-        | OpConfig::Glom(_)
-        | OpConfig::Identity(_)
-        | OpConfig::Count(_)
-        | OpConfig::ReduceByKey(_) => Err(cx.error(
-            cx.field_span("op"),
-            format!("`{name}` is built by ops::registry"),
-        )),
+    Ok(ReduceByKey::new(reducer, c.partitions))
+}
+
+/// `union`: any number of parents, at least one.
+///
+/// # Errors
+/// A [`JobError`] at `inputs` without parents.
+pub fn union(cx: &BuildContext<'_>) -> Built {
+    if cx.inputs.is_empty() {
+        return Err(cx.error(
+            cx.field_span("inputs"),
+            "`union` needs at least one input stream",
+        ));
     }
+    op(super::union::Union)
+}
+
+/// The joins and `cogroup` of two parents.
+///
+/// # Errors
+/// A [`JobError`] at the stream without two parents.
+pub fn join(cx: &BuildContext<'_>, name: &str, kind: JoinKind, partitions: Option<usize>) -> Built {
+    cx.expect_inputs(name, 2)?;
+    op(Join { kind, partitions })
+}
+
+/// `repartition`.
+///
+/// # Errors
+/// A [`JobError`] at `partitions` when it is 0.
+pub fn repartition(c: &RepartitionConfig, cx: &BuildContext<'_>) -> Built {
+    cx.expect_inputs("repartition", 1)?;
+    if c.partitions == 0 {
+        return Err(cx.error(
+            cx.field_span("partitions"),
+            "`repartition` needs partitions >= 1",
+        ));
+    }
+    op(super::repartition::Repartition {
+        partitions: c.partitions,
+    })
+}
+
+/// `transform` (one parent), `transform_with` (two), `context_transform` (any, at least
+/// one).
+///
+/// # Errors
+/// A [`JobError`] for the wrong number of parents or an unknown function.
+pub fn transform(c: &TransformConfig, cx: &BuildContext<'_>, kind: &OpConfig) -> Built {
+    let name = kind.name();
+    match kind {
+        OpConfig::Transform(_) => cx.expect_inputs(name, 1)?,
+        OpConfig::TransformWith(_) => cx.expect_inputs(name, 2)?,
+        _ if cx.inputs.is_empty() => {
+            return Err(cx.error(
+                cx.field_span("inputs"),
+                "`context_transform` needs input streams",
+            ))
+        }
+        _ => {}
+    }
+    op(super::transform::Transform {
+        f: cx.plugin_fn(&c.func)?,
+        multi: !matches!(kind, OpConfig::Transform(_)),
+    })
 }
 
 fn plugin_or_builtin(
@@ -214,7 +168,7 @@ fn window_spec(
 ) -> Result<WindowSpec, JobError> {
     let w = cx.batch_multiple("window", window)?;
     let s = slide.map(|s| cx.batch_multiple("slide", s)).transpose()?;
-    WindowSpec::new(cx.stream, w, s, cx.doc.batch_ms()).map_err(|e| {
+    WindowSpec::new(cx.stream, w, s, cx.parent_slide()).map_err(|e| {
         cx.error(
             cx.field_span("window"),
             e.to_string()
@@ -326,16 +280,7 @@ pub fn window(c: &WindowConfig, cx: &BuildContext<'_>, op: &str) -> Built {
 
 fn update_fn(cx: &BuildContext<'_>, text: &str) -> Result<UpdateFn, JobError> {
     Ok(match plugin_or_builtin(cx, "fn", text)? {
-        Ok(b @ (Builtin::Sum | Builtin::Count)) => UpdateFn::Builtin(b),
-        Ok(b) => {
-            return Err(cx.error(
-                cx.field_span("fn"),
-                format!(
-                    "`{}` is not a state function: use `sum`, `count` or `plugin.function`",
-                    b.name()
-                ),
-            ))
-        }
+        Ok(b) => UpdateFn::Builtin(b),
         Err(f) => UpdateFn::Plugin(f),
     })
 }

@@ -191,6 +191,14 @@ impl Num {
         }
     }
 
+    /// Appends the canonical encoding to `out`.
+    pub fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Num::Int(i) => msgpack::write_int(out, i),
+            Num::Float(f) => msgpack::write_f64(out, f),
+        }
+    }
+
     /// The canonical encoding.
     pub fn encode(self) -> Vec<u8> {
         let mut out = Vec::with_capacity(9);

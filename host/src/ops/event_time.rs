@@ -20,7 +20,8 @@ use sluice_abi::msgpack::{self, Reader};
 
 use super::functions::{Group, ReduceFn};
 use super::keyed::{key_value, Groups, KeyOf};
-use super::{codec, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+use crate::record::codec;
 use crate::record::{split_pair, Batch, Partition};
 
 /// Settings of an event-time window.

@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use super::group_by_key::grouped_partition;
 use super::keyed::{group_batch, Groups, KeyOf};
 use super::window::{TimeBuffer, WindowSpec};
-use super::{codec, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+use crate::record::codec;
 use crate::record::{write_pair, Batch, Partition};
 
 /// Groups by key over a window.

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::keyed::FastMap;
+use super::hash::FastMap;
 
 /// Keys up to this many encoded bytes are stored inline.
 const INLINE: usize = 16;
@@ -71,11 +71,6 @@ impl<'a, V> KeyTable<'a, V> {
     /// The number of keys.
     pub fn len(&self) -> usize {
         self.keys.len()
-    }
-
-    /// Whether there are no keys.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
     }
 
     /// The position of an inline key in `index` (its slot or the empty one to fill).

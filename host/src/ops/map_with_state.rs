@@ -17,7 +17,8 @@ use super::keyed::{combine_batch, group_batch, key_value, Groups, KeyOf};
 use super::state_store::{StatePartition, StateStore};
 use super::update_fn::{Entry, UpdateFn};
 use super::update_state::merge_running;
-use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+use crate::record::{codec, BatchTime};
 use crate::record::{Batch, Partition};
 
 /// Settings of [`MapWithState`].

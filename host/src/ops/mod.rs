@@ -15,45 +15,55 @@ use std::sync::{Arc, Mutex};
 
 use sluice_abi::{Ctx, Shape};
 
-use crate::record::Batch;
+pub use build_context::{BuildContext, Links, SharedLinks};
+pub use builtin::Builtin;
+pub use functions::{InverseFn, ReduceFn};
+pub use map_with_state::{MapWithState, MapWithStateConfig};
+pub use narrow::NarrowChain;
+pub use reduce_window::ReduceByKeyAndWindow;
+pub use registry::{build, Built};
+pub use slice::Slice;
+pub use update_fn::UpdateFn;
+pub use update_state::UpdateStateByKey;
+pub use window::WindowSpec;
+
+use crate::record::{Batch, BatchTime, DeadLetter};
 use crate::wasm::{CallError, CallOutput, Plugin};
 
-pub mod build;
-pub mod builtin;
-pub mod codec;
-pub mod combine_by_key;
-pub mod config;
-pub mod count;
-pub mod event_time;
-pub mod functions;
-pub mod group_by_key;
-pub mod group_window;
-pub mod identity;
-pub mod join;
-pub mod key_table;
-pub mod keyed;
-pub mod map_with_state;
-pub mod narrow;
-pub mod reduce;
-pub mod reduce_by_key;
-pub mod reduce_window;
-pub mod registry;
-pub mod repartition;
-pub mod shuffle;
-pub mod slice;
-pub mod state_store;
-pub mod transform;
-pub mod union;
-pub mod update_fn;
-pub mod update_state;
-pub mod window;
+mod build;
+mod build_context;
+mod builtin;
+mod combine_by_key;
+mod count;
+mod event_time;
+mod functions;
+mod group_by_key;
+mod group_window;
+mod hash;
+mod join;
+mod json;
+mod key_table;
+mod keyed;
+mod map_with_state;
+mod narrow;
+mod reduce;
+mod reduce_by_key;
+mod reduce_window;
+mod registry;
+mod repartition;
+mod shuffle;
+mod slice;
+mod state_store;
+mod transform;
+mod union;
+mod update_fn;
+mod update_state;
+mod window;
 
 #[cfg(test)]
+mod builtin_tests;
+#[cfg(test)]
 mod testutil;
-
-/// Batch times, in milliseconds (since the Unix epoch with the wall clock; since zero with
-/// the virtual clock).
-pub type BatchTime = i64;
 
 /// What a stream produced at one batch time.
 #[derive(Debug, Clone, Default)]
@@ -110,27 +120,12 @@ pub enum ErrorPolicy {
     DeadLetter,
 }
 
-/// A record that failed, with where and why.
-#[derive(Debug, Clone)]
-pub struct DeadLetter {
-    /// The stream whose operator rejected it.
-    pub stream: String,
-    /// The encoded record.
-    pub record: Vec<u8>,
-    /// Why, naming the plugin and function when a plugin rejected it.
-    pub reason: String,
-}
-
 /// Errors of operators; the executor fails the batch with it.
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
     /// A plugin call failed as a whole.
-    #[error("stream `{stream}`: {source}")]
-    Call {
-        stream: String,
-        #[source]
-        source: CallError,
-    },
+    #[error("stream `{stream}`: {cause}")]
+    Call { stream: String, cause: CallError },
     /// A record was rejected under the `fail` error policy.
     #[error("stream `{stream}`: record rejected: {reason}")]
     Record { stream: String, reason: String },
@@ -182,9 +177,9 @@ impl OpContext<'_> {
         };
         f.plugin
             .call(&f.function, shape, count, items, &ctx)
-            .map_err(|source| OpError::Call {
+            .map_err(|cause| OpError::Call {
                 stream: self.stream.to_owned(),
-                source,
+                cause,
             })
     }
 

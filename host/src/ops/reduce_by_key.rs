@@ -11,101 +11,24 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use sluice_abi::{msgpack, Shape};
 
+use super::builtin::{Builtin, Num};
+use super::hash::FastMap;
 use super::key_table::KeyTable;
-use super::keyed::FastMap;
 use super::narrow::NarrowChain;
 use super::shuffle::{gather, output_partitions, pair_key, partition_of, scatter};
 use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
 use crate::record::{short_str_int_pair, split_pair, write_pair, Batch, Partition};
 
 /// A built-in reducer over numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BuiltinReducer {
-    /// Sum of integers (or floats, once any value is a float).
-    Sum,
-    /// Number of values.
-    Count,
-    /// Smallest value.
-    Min,
-    /// Largest value.
-    Max,
-}
-
-impl BuiltinReducer {
-    /// The built-in of this name, if there is one.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "sum" => BuiltinReducer::Sum,
-            "count" => BuiltinReducer::Count,
-            "min" => BuiltinReducer::Min,
-            "max" => BuiltinReducer::Max,
-            _ => return None,
-        })
-    }
-}
-
-/// How values are combined.
 #[derive(Debug, Clone)]
 pub enum Reducer {
     /// A built-in over numbers.
-    Builtin(BuiltinReducer),
+    Builtin(Builtin),
     /// A plugin function of the reduce shape.
     Plugin(PluginFn),
 }
 
 /// A number as a built-in reducer sees it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Num {
-    Int(i64),
-    Float(f64),
-}
-
-impl Num {
-    /// Reads an integer or float value.
-    pub fn read(v: &[u8]) -> Result<Num, String> {
-        let mut r = msgpack::Reader::new(v);
-        match r.peek().map_err(|e| e.to_string())? {
-            0xca | 0xcb => r.float().map(Num::Float).map_err(|e| e.to_string()),
-            m => r.int().map(Num::Int).map_err(|_| {
-                format!(
-                    "built-in reducers need numbers, found a {}",
-                    msgpack::marker_name(m)
-                )
-            }),
-        }
-    }
-
-    fn f(self) -> f64 {
-        match self {
-            Num::Int(i) => i as f64,
-            Num::Float(x) => x,
-        }
-    }
-
-    /// Appends the encoded number.
-    pub fn write(self, out: &mut Vec<u8>) {
-        match self {
-            Num::Int(i) => msgpack::write_int(out, i),
-            Num::Float(x) => msgpack::write_f64(out, x),
-        }
-    }
-
-    fn combine(self, other: Num, how: BuiltinReducer) -> Result<Num, String> {
-        use BuiltinReducer::*;
-        Ok(match (how, self, other) {
-            (Sum | Count, Num::Int(a), Num::Int(b)) => {
-                Num::Int(a.checked_add(b).ok_or("integer overflow in sum")?)
-            }
-            (Sum | Count, a, b) => Num::Float(a.f() + b.f()),
-            (Min, Num::Int(a), Num::Int(b)) => Num::Int(a.min(b)),
-            (Max, Num::Int(a), Num::Int(b)) => Num::Int(a.max(b)),
-            (Min, a, b) => Num::Float(a.f().min(b.f())),
-            (Max, a, b) => Num::Float(a.f().max(b.f())),
-        })
-    }
-}
-
-/// The `reduce_by_key` operator.
 #[derive(Debug)]
 pub struct ReduceByKey {
     reducer: Reducer,
@@ -178,56 +101,70 @@ impl Operator for ReduceByKey {
 }
 
 /// Map side: one `[key, acc]` per key and input partition; reduce side: merged per key.
+/// The built-ins' semantics are [`Builtin`]'s, as in every other operation.
 fn reduce_builtin(
     batch: &Batch,
     n: usize,
-    how: BuiltinReducer,
+    how: Builtin,
+    pre: Option<&NarrowChain>,
+    cx: &OpContext<'_>,
+) -> Result<Vec<Partition>, OpError> {
+    match how {
+        Builtin::Sum | Builtin::Count => reduce_numbers(batch, n, how, pre, cx),
+        Builtin::Min | Builtin::Max => reduce_ordered(batch, n, how, pre, cx),
+    }
+}
+
+fn write_acc(out: &mut Partition, key: &[u8], acc: &Num) {
+    out.push_with(|b| {
+        b.push(0x92);
+        b.extend_from_slice(key);
+        acc.write(b);
+    });
+}
+
+/// `sum` and `count`: numbers decoded once into a [`Num`] per key (the hot path).
+fn reduce_numbers(
+    batch: &Batch,
+    n: usize,
+    how: Builtin,
     pre: Option<&NarrowChain>,
     cx: &OpContext<'_>,
 ) -> Result<Vec<Partition>, OpError> {
     let inputs: Vec<&Partition> = batch.partitions.iter().collect();
+    let add = |acc: &mut Num, v: Num| {
+        *acc = acc.checked_add(v).map_err(|e| cx.error(e))?;
+        Ok::<(), OpError>(())
+    };
     let scattered = scatter(&inputs, n, |i, p, buckets| {
         let p = prepared(pre, i, p, cx)?;
         let mut accs: KeyTable<'_, Num> = KeyTable::new();
-        let combine = |acc: &mut Num, v: Num| {
-            *acc = acc.combine(v, how).map_err(|e| cx.error(e))?;
-            Ok::<(), OpError>(())
-        };
         for r in p.iter() {
             if let Some((k, v)) = short_str_int_pair(r) {
-                let value = Num::Int(if how == BuiltinReducer::Count { 1 } else { v });
-                accs.upsert(Cow::Borrowed(k), value, combine)?;
+                let value = Num::Int(if how == Builtin::Count { 1 } else { v });
+                accs.upsert(Cow::Borrowed(k), value, add)?;
                 continue;
             }
             let Some((key, v)) = pair_key(r, cx)? else {
                 continue;
             };
             let value = match how {
-                BuiltinReducer::Count => Num::Int(1),
+                Builtin::Count => Num::Int(1),
                 _ => match Num::read(v) {
                     Ok(x) => x,
                     Err(e) => {
-                        cx.reject(r, format!("reduce_by_key `{}`: {e}", name(how)))?;
+                        cx.reject(r, format!("reduce_by_key `{}`: {e}", how.name()))?;
                         continue;
                     }
                 },
             };
-            accs.upsert(key, value, combine)?;
+            accs.upsert(key, value, add)?;
         }
         for (key, acc) in accs.iter() {
-            buckets[partition_of(key, n)].push_with(|b| {
-                b.push(0x92);
-                b.extend_from_slice(key);
-                acc.write(b);
-            });
+            write_acc(&mut buckets[partition_of(key, n)], key, acc);
         }
         Ok(())
     })?;
-    let merge = if how == BuiltinReducer::Count {
-        BuiltinReducer::Sum
-    } else {
-        how
-    };
     gather(scattered, n)
         .into_par_iter()
         .map(|parts| {
@@ -240,31 +177,66 @@ fn reduce_builtin(
                         (k, Num::read(v).map_err(|e| cx.error(e))?)
                     }
                 };
-                accs.upsert(Cow::Borrowed(k), v, |acc, v| {
-                    *acc = acc.combine(v, merge).map_err(|e| cx.error(e))?;
-                    Ok::<(), OpError>(())
-                })?;
+                accs.upsert(Cow::Borrowed(k), v, add)?;
             }
             let mut out = Partition::with_capacity(accs.len(), accs.len() * 16);
             for (k, acc) in accs.iter() {
-                out.push_with(|b| {
-                    b.push(0x92);
-                    b.extend_from_slice(k);
-                    acc.write(b);
-                });
+                write_acc(&mut out, k, acc);
             }
             Ok(out)
         })
         .collect()
 }
 
-fn name(how: BuiltinReducer) -> &'static str {
-    match how {
-        BuiltinReducer::Sum => "sum",
-        BuiltinReducer::Count => "count",
-        BuiltinReducer::Min => "min",
-        BuiltinReducer::Max => "max",
-    }
+/// `min` and `max`: the smallest or largest value per key, numbers or strings, kept as
+/// they are ([`Builtin::merge`]).
+fn reduce_ordered(
+    batch: &Batch,
+    n: usize,
+    how: Builtin,
+    pre: Option<&NarrowChain>,
+    cx: &OpContext<'_>,
+) -> Result<Vec<Partition>, OpError> {
+    let inputs: Vec<&Partition> = batch.partitions.iter().collect();
+    let pick = |acc: &mut Vec<u8>, v: Vec<u8>| {
+        *acc = how
+            .merge([acc.as_slice(), v.as_slice()])
+            .map_err(|e| cx.error(e))?;
+        Ok::<(), OpError>(())
+    };
+    let scattered = scatter(&inputs, n, |i, p, buckets| {
+        let p = prepared(pre, i, p, cx)?;
+        let mut accs: KeyTable<'_, Vec<u8>> = KeyTable::new();
+        for r in p.iter() {
+            let Some((key, v)) = pair_key(r, cx)? else {
+                continue;
+            };
+            if let Err(e) = how.merge([v]) {
+                cx.reject(r, format!("reduce_by_key `{}`: {e}", how.name()))?;
+                continue;
+            }
+            accs.upsert(key, v.to_vec(), pick)?;
+        }
+        for (key, acc) in accs.iter() {
+            buckets[partition_of(key, n)].push_with(|b| write_pair(b, key, acc));
+        }
+        Ok(())
+    })?;
+    gather(scattered, n)
+        .into_par_iter()
+        .map(|parts| {
+            let mut accs: KeyTable<'_, Vec<u8>> = KeyTable::new();
+            for r in parts.iter().flat_map(Partition::iter) {
+                let (k, v) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
+                accs.upsert(Cow::Borrowed(k), v.to_vec(), pick)?;
+            }
+            let mut out = Partition::with_capacity(accs.len(), accs.len() * 16);
+            for (k, acc) in accs.iter() {
+                out.push_with(|b| write_pair(b, k, acc));
+            }
+            Ok(out)
+        })
+        .collect()
 }
 
 /// Groups `[key, [values]]` map-side, shuffles them, merges groups per key and calls the
@@ -300,58 +272,85 @@ fn reduce_plugin(
     gather(scattered, n)
         .into_par_iter()
         .enumerate()
-        .map(|(j, parts)| {
-            let mut index: FastMap<&[u8], usize> = FastMap::default();
-            let mut groups: Vec<(&[u8], Vec<&[u8]>)> = Vec::new();
-            for r in parts.iter().flat_map(Partition::iter) {
-                let (k, values) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
-                let mut vr = msgpack::Reader::new(values);
-                let count = vr.array_len().map_err(|e| cx.error(e.to_string()))?;
-                let slot = match index.get(k) {
-                    Some(&i) => i,
-                    None => {
-                        index.insert(k, groups.len());
-                        groups.push((k, Vec::new()));
-                        groups.len() - 1
-                    }
-                };
-                for _ in 0..count {
-                    groups[slot].1.push(vr.value().map_err(|e| cx.error(e.to_string()))?);
-                }
-            }
-            if groups.is_empty() {
-                return Ok(Partition::new());
-            }
-            let mut items = Partition::new();
-            for (k, values) in &groups {
-                items.push_with(|b| write_group(b, k, values));
-            }
-            let out = cx.call(f, Shape::Reduce, j as u32, items.len() as u32, items.bytes())?;
-            let mut failed = vec![false; groups.len()];
-            for e in &out.errors {
-                let reason = format!("plugin `{}` function `{}`: {}", f.plugin.name(), f.function, e.message);
-                match e.index.and_then(|i| items.get(i as usize).map(|g| (i, g))) {
-                    Some((i, group)) => {
-                        failed[i as usize] = true;
-                        cx.reject(group, reason)?;
-                    }
-                    None => return Err(cx.error(reason)),
-                }
-            }
-            let kept: Vec<&[u8]> = groups.iter().zip(&failed).filter(|(_, &x)| !x).map(|(g, _)| g.0).collect();
-            if kept.len() != out.items.len() {
-                return Err(cx.error(format!(
-                    "plugin `{}` function `{}` returned {} values for {} groups (a reduce function returns one value per group)",
-                    f.plugin.name(), f.function, out.items.len(), kept.len()
-                )));
-            }
-            let mut result = Partition::with_capacity(kept.len(), out.items.bytes().len() * 2);
-            for (k, v) in kept.into_iter().zip(out.items.iter()) {
-                result.push_with(|b| write_pair(b, k, v));
-            }
-            Ok(result)
-        })
+        .map(|(j, parts)| reduce_side(j, &parts, f, cx))
         .collect()
+}
+
+/// The reduce side of one output partition: merges the groups of each key and calls the
+/// plugin once with all of them.
+fn reduce_side(
+    j: usize,
+    parts: &[Partition],
+    f: &PluginFn,
+    cx: &OpContext<'_>,
+) -> Result<Partition, OpError> {
+    let mut index: FastMap<&[u8], usize> = FastMap::default();
+    let mut groups: Vec<(&[u8], Vec<&[u8]>)> = Vec::new();
+    for r in parts.iter().flat_map(Partition::iter) {
+        let (k, values) = split_pair(r).map_err(|e| cx.error(e.to_string()))?;
+        let mut vr = msgpack::Reader::new(values);
+        let count = vr.array_len().map_err(|e| cx.error(e.to_string()))?;
+        let slot = match index.get(k) {
+            Some(&i) => i,
+            None => {
+                index.insert(k, groups.len());
+                groups.push((k, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        for _ in 0..count {
+            groups[slot]
+                .1
+                .push(vr.value().map_err(|e| cx.error(e.to_string()))?);
+        }
+    }
+    if groups.is_empty() {
+        return Ok(Partition::new());
+    }
+    let mut items = Partition::new();
+    for (k, values) in &groups {
+        items.push_with(|b| write_group(b, k, values));
+    }
+    let out = cx.call(
+        f,
+        Shape::Reduce,
+        j as u32,
+        items.len() as u32,
+        items.bytes(),
+    )?;
+    let mut failed = vec![false; groups.len()];
+    for e in &out.errors {
+        let reason = format!(
+            "plugin `{}` function `{}`: {}",
+            f.plugin.name(),
+            f.function,
+            e.message
+        );
+        match e.index.and_then(|i| items.get(i as usize).map(|g| (i, g))) {
+            Some((i, group)) => {
+                failed[i as usize] = true;
+                cx.reject(group, reason)?;
+            }
+            None => return Err(cx.error(reason)),
+        }
+    }
+    let kept: Vec<&[u8]> = groups
+        .iter()
+        .zip(&failed)
+        .filter(|(_, &x)| !x)
+        .map(|(g, _)| g.0)
+        .collect();
+    if kept.len() != out.items.len() {
+        return Err(cx.error(format!(
+            "plugin `{}` function `{}` returned {} values for {} groups (a reduce function returns one value per group)",
+            f.plugin.name(), f.function, out.items.len(), kept.len()
+        )));
+    }
+    let mut result = Partition::with_capacity(kept.len(), out.items.bytes().len() * 2);
+    for (k, v) in kept.into_iter().zip(out.items.iter()) {
+        result.push_with(|b| write_pair(b, k, v));
+    }
+    Ok(result)
 }
 
 /// Groups of values by key, in first-seen order.

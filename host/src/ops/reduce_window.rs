@@ -15,9 +15,11 @@
 use rayon::prelude::*;
 
 use super::functions::{FilterFn, Group, InverseFn, ReduceFn};
-use super::keyed::{combine_batch, group_batch, sorted_by_key, FastMap, Groups, KeyOf};
+use super::hash::{sorted_by_key, FastMap};
+use super::keyed::{combine_batch, group_batch, Groups, KeyOf};
 use super::window::{TimeBuffer, WindowSpec};
-use super::{codec, BatchTime, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+use crate::record::{codec, BatchTime};
 use crate::record::{write_pair, Batch, Partition};
 
 /// Per-batch reduced values: `(canonical key, value)` lists, one per partition.
@@ -256,7 +258,7 @@ impl ReduceByKeyAndWindow {
         }
         let keys: Vec<&[u8]> = merged.iter().map(|(k, _)| *k).collect();
         let kept = self.filtered(cx, p, merged)?;
-        let kept_keys: super::keyed::FastSet<&[u8]> =
+        let kept_keys: super::hash::FastSet<&[u8]> =
             kept.iter().map(|(k, _)| k.as_slice()).collect();
         removed.extend(
             keys.into_iter()

@@ -91,37 +91,6 @@ pub fn gather(scattered: Vec<Vec<Partition>>, n: usize) -> Vec<Vec<Partition>> {
     out
 }
 
-/// Moves pair records to the partition owning their key, keeping the input order within
-/// each output partition. Records that are not pairs go to the error policy.
-///
-/// # Errors
-/// [`OpError::Record`] for a non-pair under the `fail` policy.
-pub fn shuffle_pairs(
-    batch: &Batch,
-    n: usize,
-    cx: &OpContext<'_>,
-) -> Result<Vec<Partition>, OpError> {
-    let inputs: Vec<&Partition> = batch.partitions.iter().collect();
-    let scattered = scatter(&inputs, n, |_, p, buckets| {
-        for r in p.iter() {
-            if let Some((key, _)) = pair_key(r, cx)? {
-                buckets[partition_of(&key, n)].push(r);
-            }
-        }
-        Ok(())
-    })?;
-    Ok(gather(scattered, n)
-        .into_iter()
-        .map(|parts| {
-            let mut p = Partition::new();
-            for q in &parts {
-                p.extend_from(q);
-            }
-            p
-        })
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use super::{BatchTime, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Why a slice query is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

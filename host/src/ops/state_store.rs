@@ -10,9 +10,11 @@
 
 use rayon::prelude::*;
 
-use super::codec::{Reader, Writer};
-use super::keyed::{key_partition, sorted_by_key, FastMap, FastSet};
-use super::BatchTime;
+use super::keyed::key_partition;
+
+use super::hash::{sorted_by_key, FastMap, FastSet};
+use crate::record::codec::{Reader, Writer};
+use crate::record::BatchTime;
 use crate::record::{write_pair, Batch, Partition};
 
 /// One key's state.
@@ -103,17 +105,13 @@ impl StatePartition {
         self.map.iter()
     }
 
-    /// The number of keys.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
     /// Whether there are no keys.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// The number of keys changed since the last delta.
+    #[cfg(test)]
     pub fn dirty_len(&self) -> usize {
         self.dirty.len()
     }
@@ -143,8 +141,9 @@ impl StateStore {
     }
 
     /// The total number of keys.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.parts.iter().map(StatePartition::len).sum()
+        self.parts.iter().map(|p| p.map.len()).sum()
     }
 
     /// Whether there are no keys.

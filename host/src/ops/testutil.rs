@@ -4,8 +4,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::{BatchTime, DeadLetter, ErrorPolicy, OpContext, StreamValue};
+use super::{ErrorPolicy, OpContext, StreamValue};
+
 use crate::record::{json_to_msgpack, msgpack_to_json, Batch, Partition};
+use crate::record::{BatchTime, DeadLetter};
 
 /// Owns what an [`OpContext`] borrows.
 pub struct Harness {

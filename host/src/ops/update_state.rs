@@ -14,7 +14,8 @@ use super::builtin::Builtin;
 use super::keyed::{combine_batch, group_batch, key_value, Combined, Groups, KeyOf};
 use super::state_store::{StatePartition, StateStore};
 use super::update_fn::{Entry, UpdateFn};
-use super::{codec, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+use crate::record::codec;
 use crate::record::{write_pair, Batch, Partition};
 
 /// Keyed running state, emitted whole every batch.

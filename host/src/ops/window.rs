@@ -8,9 +8,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::codec;
-use super::{BatchTime, OpContext, OpError, Operator, StreamValue};
+use super::{OpContext, OpError, Operator, StreamValue};
+use crate::record::codec;
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Why a window or slide is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -117,11 +118,6 @@ impl<T> TimeBuffer<T> {
     /// The number of items.
     pub fn len(&self) -> usize {
         self.items.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
     }
 }
 

@@ -8,10 +8,18 @@ use sluice_abi::msgpack::{self, DecodeError, Reader};
 pub enum JsonError {
     /// The record is not valid MessagePack.
     #[error("malformed record: {0}")]
-    Malformed(#[from] DecodeError),
+    Malformed(DecodeError),
     /// A map key that is not a string, number or boolean.
     #[error("a map key of type {0} has no JSON form")]
     UnsupportedKey(&'static str),
+}
+
+// Not `#[from]`: that would also make the decode error the `source()`, and a chain
+// printed with `{:#}` would say it twice (the crate's error convention).
+impl From<DecodeError> for JsonError {
+    fn from(e: DecodeError) -> Self {
+        JsonError::Malformed(e)
+    }
 }
 
 /// Appends the MessagePack encoding of a JSON value (integers in canonical form).

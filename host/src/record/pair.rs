@@ -17,7 +17,15 @@ pub enum PairError {
     NotAPair { found: &'static str },
     /// The record is not valid MessagePack.
     #[error("malformed record: {0}")]
-    Malformed(#[from] DecodeError),
+    Malformed(DecodeError),
+}
+
+// Not `#[from]`: that would also make the decode error the `source()`, and a chain
+// printed with `{:#}` would say it twice (the crate's error convention).
+impl From<DecodeError> for PairError {
+    fn from(e: DecodeError) -> Self {
+        PairError::Malformed(e)
+    }
 }
 
 /// Splits a pair record into its encoded key and value.

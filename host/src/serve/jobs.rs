@@ -221,6 +221,7 @@ impl Jobs {
         let confined = confine(&mut doc, &rules).map_err(|e| bad(&e))?;
         if !resuming {
             Plan::build(&doc, &self.runtime, PlanMode::Validate).map_err(|e| bad(&e))?;
+            doc.check_has_sink().map_err(|e| bad(&e))?;
         }
         Ok(Prepared {
             doc,

@@ -39,12 +39,8 @@ pub enum ServeError {
     #[error("{0}")]
     Setup(String),
     /// A file of the data directory could not be read or written.
-    #[error("{path}: {source}")]
-    Store {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Store { path: String, cause: std::io::Error },
     /// An uploaded plugin was refused.
     #[error("{0}")]
     BadPlugin(String),
@@ -78,10 +74,10 @@ pub enum ServeError {
 
 impl ServeError {
     /// A [`ServeError::Store`] about `path`.
-    pub fn store(path: &Path, source: std::io::Error) -> ServeError {
+    pub fn store(path: &Path, cause: std::io::Error) -> ServeError {
         ServeError::Store {
             path: path.display().to_string(),
-            source,
+            cause,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::exec::{
     StopSignal,
 };
 use crate::job::JobDocument;
-use crate::ops::BatchTime;
+use crate::record::BatchTime;
 
 /// How often a batch waiting at the gate looks at the stop signal.
 const GATE_POLL: Duration = Duration::from_millis(20);

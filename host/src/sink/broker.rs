@@ -2,9 +2,10 @@
 //! and write errors that name the sink and the batch.
 
 use super::SinkError;
-use crate::brokers::{encode_for_sink, RecordFormat, SinkMessage};
-use crate::ops::BatchTime;
+use crate::brokers::{encode_for_sink, SinkMessage};
+use crate::job::RecordFormat;
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// `sink `name`: batch <time> ms: <message>`.
 pub(super) fn batch_error(sink: &str, time: BatchTime, message: String) -> SinkError {

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use super::{write_atomically, SinkError};
-use crate::ops::{BatchTime, DeadLetter};
+use super::SinkError;
+use crate::base::write_atomically;
+use crate::record::{BatchTime, DeadLetter};
 
 /// Writes `<dir>/dead-<time_ms>.jsonl` for batches that rejected records; each line is
 /// `{"time": ms, "stream": name, "reason": why (with the source position), "record": json}`.

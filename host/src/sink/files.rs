@@ -1,11 +1,10 @@
 //! The `files` sink: one JSON-lines file per batch, written atomically.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{record_json, Sink, SinkError};
-use crate::ops::BatchTime;
-use crate::record::Batch;
+use crate::base::write_atomically;
+use crate::record::{Batch, BatchTime};
 
 /// Writes `<dir>/batch-<time_ms>.jsonl` per batch: a hidden temporary file, fsync, rename,
 /// fsync of the directory. Rewriting a batch (after a recovery) replaces the file with
@@ -38,30 +37,6 @@ impl FilesSink {
     pub fn path_for(&self, time: BatchTime) -> PathBuf {
         self.dir.join(format!("batch-{time}.jsonl"))
     }
-}
-
-/// Writes `contents` to `path` atomically: temporary file in the same directory, fsync,
-/// rename over `path`, fsync of the directory.
-///
-/// # Errors
-/// The I/O error, with the path.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(contents)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        // Directory fsync makes the rename durable; not every platform supports it.
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 impl Sink for FilesSink {

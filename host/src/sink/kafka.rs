@@ -6,9 +6,10 @@
 
 use super::broker::{batch_error, encode_batch};
 use super::{Sink, SinkError};
-use crate::brokers::{KafkaSinkConfig, KafkaWriter, KafkaWriterConfig};
-use crate::ops::BatchTime;
+use crate::brokers::{KafkaWriter, KafkaWriterConfig};
+use crate::job::KafkaSinkConfig;
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Writes batches to a Kafka topic with confirmed delivery.
 pub struct KafkaSink {

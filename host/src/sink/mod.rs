@@ -15,7 +15,7 @@ mod stdout;
 use std::path::Path;
 
 pub use dead_letter::DeadLetterSink;
-pub use files::{write_atomically, FilesSink};
+pub use files::FilesSink;
 pub use kafka::KafkaSink;
 pub use nats::NatsSink;
 pub use print::PrintSink;
@@ -23,8 +23,8 @@ pub use redis::RedisSink;
 pub use stdout::StdoutSink;
 
 use crate::job::SinkKind;
-use crate::ops::BatchTime;
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Errors of sinks.
 #[derive(Debug, thiserror::Error)]

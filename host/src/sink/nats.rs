@@ -4,9 +4,10 @@
 //! recovery is dropped by the stream's duplicate window instead of stored twice.
 
 use super::{Sink, SinkError};
-use crate::brokers::{encode_for_sink, NatsSinkConfig, NatsWriter};
-use crate::ops::BatchTime;
+use crate::brokers::{encode_for_sink, NatsWriter};
+use crate::job::NatsSinkConfig;
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Publishes batches to a JetStream subject.
 pub struct NatsSink {
@@ -67,7 +68,7 @@ impl Sink for NatsSink {
             .publish_all(&messages)
             .map_err(|e| fail(e.to_string()))?;
         if duplicates > 0 {
-            tracing::info!(sink = %self.name, "Batch {time} ms: {duplicates} of {} messages were already in the stream (a replayed batch); JetStream dropped them.", messages.len());
+            tracing::info!(target: crate::PER_BATCH_LOG, sink = %self.name, "Batch {time} ms: {duplicates} of {} messages were already in the stream (a replayed batch); JetStream dropped them.", messages.len());
         }
         Ok(())
     }

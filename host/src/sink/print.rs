@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{record_json, Sink, SinkError};
-use crate::ops::BatchTime;
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Prints a header with the batch time, the first `num` records as JSON, then `...` when
 /// there are more, then an empty line.

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use super::broker::{batch_error, encode_batch};
 use super::{Sink, SinkError};
-use crate::brokers::{BrokerError, RedisSinkConfig, RedisSinkIds, RedisStreamWriter};
-use crate::ops::BatchTime;
+use crate::brokers::{BrokerError, RedisStreamWriter};
+use crate::job::{RedisSinkConfig, RedisSinkIds};
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Appends batches to a Redis stream.
 pub struct RedisSink {
@@ -71,7 +72,7 @@ impl Sink for RedisSink {
             RedisSinkIds::Batch => {
                 let done = self.writer.append_batch(time, &entries).map_err(fail)?;
                 if done.skipped > 0 {
-                    tracing::info!(sink = %self.name, stream = %self.config.stream,
+                    tracing::info!(target: crate::PER_BATCH_LOG, sink = %self.name, stream = %self.config.stream,
                         "Batch {time} ms: {} entries were already in the stream (a replayed batch) and were not added again; {} added.",
                         done.skipped, done.written);
                 }

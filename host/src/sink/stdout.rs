@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use super::{record_json, Sink, SinkError};
-use crate::ops::BatchTime;
 use crate::record::Batch;
+use crate::record::BatchTime;
 
 /// Writes records as JSON lines to standard output, flushed after every batch.
 #[derive(Debug)]

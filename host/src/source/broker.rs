@@ -3,7 +3,7 @@
 
 use sluice_abi::msgpack;
 
-use crate::ops::DeadLetter;
+use crate::record::DeadLetter;
 
 /// Longest payload prefix kept in a dead letter.
 const DEAD_PREFIX: usize = 1024;

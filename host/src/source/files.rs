@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::lines::LineSplitter;
 use super::{DirectSource, LineDecoder, SourceBatch, SourceError};
-use crate::job::FilesSourceConfig;
-use crate::ops::BatchTime;
+use crate::job::{FilesSourceConfig, JobDocument};
+use crate::record::BatchTime;
 use crate::record::{Batch, Partition};
 
 /// Reads each new file of a directory into one partition.
@@ -25,6 +25,25 @@ pub struct FilesSource {
 }
 
 impl FilesSource {
+    /// The source of `[sources.NAME] kind = "files"`, its directory resolved against the
+    /// job file.
+    ///
+    /// # Errors
+    /// [`SourceError::Job`] at the source's table when the directory does not exist.
+    pub fn from_config(
+        doc: &JobDocument,
+        name: &str,
+        c: &FilesSourceConfig,
+    ) -> Result<Self, SourceError> {
+        let dir = doc.resolve(&c.path);
+        if !dir.is_dir() {
+            let at = Some(doc.file.sources[name].span());
+            let message = format!("source `{name}`: no such directory {}", dir.display());
+            return Err(doc.error(at, message).into());
+        }
+        FilesSource::new(name, dir, c)
+    }
+
     /// A source over `dir` (already resolved against the job file).
     ///
     /// # Errors

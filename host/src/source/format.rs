@@ -4,7 +4,7 @@ use sluice_abi::msgpack;
 
 use super::lines::{Line, OVERLONG_PREFIX};
 use crate::job::Format;
-use crate::ops::DeadLetter;
+use crate::record::DeadLetter;
 use crate::record::{json_to_msgpack, Partition};
 
 /// Decodes lines of one source in one format.
@@ -39,11 +39,11 @@ impl LineDecoder {
     ) -> Result<(), DeadLetter> {
         let bytes = match line {
             Line::Complete(b) => b.strip_suffix(b"\r").unwrap_or(b),
-            Line::TooLong { prefix, len } => {
+            Line::TooLong { prefix, len, max } => {
                 return Err(self.dead(
                     prefix,
                     format!(
-                        "{}: line of {len} bytes is over the maximum line length",
+                        "{}: line of {len} bytes is longer than `max_line_length` ({max} bytes)",
                         position()
                     ),
                 ))

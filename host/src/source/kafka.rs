@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 
 use super::broker::{dead_letter, Extent, Rates};
 use super::{DirectSource, SourceBatch, SourceError};
-use crate::brokers::{KafkaReader, KafkaReaderConfig, KafkaSourceConfig};
-use crate::ops::BatchTime;
+use crate::brokers::{KafkaReader, KafkaReaderConfig};
+use crate::job::KafkaSourceConfig;
+use crate::record::BatchTime;
 use crate::record::{Batch, Partition};
 
 /// Reads Kafka topics as a direct stream. Connects at the first batch (or seek).

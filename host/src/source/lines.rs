@@ -8,8 +8,13 @@ pub const OVERLONG_PREFIX: usize = 1024;
 pub enum Line<'a> {
     /// A complete line without its `\n` (a trailing `\r` is kept; decoders strip it).
     Complete(&'a [u8]),
-    /// A line longer than the limit: its first bytes and its full length.
-    TooLong { prefix: &'a [u8], len: u64 },
+    /// A line longer than the limit: its first bytes, its full length and the limit
+    /// (the source's `max_line_length`).
+    TooLong {
+        prefix: &'a [u8],
+        len: u64,
+        max: usize,
+    },
 }
 
 /// Where a line starts: 1-based line number and byte offset in the stream.
@@ -70,6 +75,7 @@ impl LineSplitter {
                         Line::TooLong {
                             prefix: &self.pending,
                             len: self.pending_len,
+                            max: self.max_line,
                         },
                         at,
                     );
@@ -84,6 +90,7 @@ impl LineSplitter {
                     Line::TooLong {
                         prefix: &piece[..OVERLONG_PREFIX.min(piece.len())],
                         len: piece.len() as u64,
+                        max: self.max_line,
                     },
                     at,
                 );
@@ -112,6 +119,7 @@ impl LineSplitter {
                 Line::TooLong {
                     prefix: &self.pending,
                     len: self.pending_len,
+                    max: self.max_line,
                 },
                 at,
             );

@@ -10,39 +10,45 @@
 //!   blocks, one partition per block.
 //!
 //! Malformed input (invalid UTF-8, bad JSON, an over-long line) becomes a
-//! [`DeadLetter`] naming the source and the position, and goes to the job's error policy.
+//! [`crate::record::DeadLetter`] naming the source and the position, and goes to the job's error policy.
 
 mod broker;
+mod build;
 mod files;
 mod format;
 mod generator;
 mod kafka;
 mod lines;
 mod nats;
+mod pump;
 mod queue;
 mod receiver;
 mod redis;
 mod stdin;
 mod tcp;
 
-use std::sync::Arc;
-
+pub use build::build;
 pub use files::FilesSource;
 pub use format::LineDecoder;
 pub use generator::{vocabulary_word, GeneratorSource};
 pub use kafka::KafkaSource;
 pub use lines::LineSplitter;
 pub use nats::NatsSource;
+pub use pump::{InputEnded, ReceiverKind, ReceiverSpec};
 pub use queue::QueueSource;
-pub use receiver::{spread, InputEnded, ReceiverInput, ReceiverKind, ReceiverSpec};
+pub use receiver::start as start_receiver;
 pub use redis::RedisSource;
 
-use crate::ops::{BatchTime, DeadLetter};
-use crate::record::Batch;
+use crate::batch::ReceiverInput;
+pub use crate::batch::SourceBatch;
+use crate::record::BatchTime;
 
 /// Errors of sources.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The source's table in the job file is wrong (with file, line and column).
+    #[error(transparent)]
+    Job(#[from] crate::job::JobError),
     /// Reading the source's data failed.
     #[error("source `{source_name}`: {message}")]
     Io {
@@ -62,15 +68,6 @@ pub enum SourceError {
         position: String,
         message: String,
     },
-}
-
-/// What a source produced for one batch time.
-#[derive(Debug, Default)]
-pub struct SourceBatch {
-    /// The records, or `None` for "no RDD" (a queue's `null` batch).
-    pub batch: Option<Arc<Batch>>,
-    /// Input that could not be read, with source and position in each reason.
-    pub dead_letters: Vec<DeadLetter>,
 }
 
 /// A source pulled at each batch time, replayable from a recorded position.
@@ -122,6 +119,14 @@ pub trait DirectSource: Send {
     }
 }
 
+/// A source before the job starts.
+pub enum SourceSpec {
+    /// Pulled at each batch time.
+    Direct(Box<dyn DirectSource>),
+    /// Started as a receiver task when the job starts.
+    Receiver(ReceiverSpec),
+}
+
 /// A source of a running job: pulled directly or fed by a receiver.
 pub enum SourceHandle {
     /// Pulled at each batch time.
@@ -138,7 +143,10 @@ impl SourceHandle {
     pub fn next_batch(&mut self, time: BatchTime) -> Result<SourceBatch, SourceError> {
         match self {
             SourceHandle::Direct(s) => s.next_batch(time),
-            SourceHandle::Receiver(r) => Ok(r.take_batch()),
+            SourceHandle::Receiver(r) => r.take_batch(time).map_err(|message| SourceError::Io {
+                source_name: r.source().to_owned(),
+                message,
+            }),
         }
     }
 }

@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 use sluice_abi::msgpack;
 
 use super::{DirectSource, SourceBatch, SourceError};
-use crate::brokers::{JsMessage, NatsReader, NatsReaderConfig, NatsSourceConfig};
-use crate::ops::{BatchTime, DeadLetter};
+use crate::brokers::{JsMessage, NatsReader, NatsReaderConfig};
+use crate::job::NatsSourceConfig;
 use crate::record::{Batch, Partition};
+use crate::record::{BatchTime, DeadLetter};
 
 /// Longest payload prefix kept in a dead letter.
 const DEAD_PREFIX: usize = 1024;

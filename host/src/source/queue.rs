@@ -5,7 +5,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{DirectSource, SourceBatch, SourceError};
-use crate::ops::BatchTime;
+use crate::job::{JobDocument, QueueConfig};
+use crate::record::BatchTime;
 use crate::record::{json_to_msgpack, Batch, Partition};
 
 /// Batch i is element i-1 of a JSON array of batches (`null` = no RDD); afterwards every
@@ -20,6 +21,38 @@ pub struct QueueSource {
 }
 
 impl QueueSource {
+    /// The queue of `[sources.NAME] kind = "queue"`: its JSON from `data` or the file at
+    /// `path`.
+    ///
+    /// # Errors
+    /// [`SourceError::Job`] at the source's table when the JSON cannot be read or is not
+    /// an array of batches.
+    pub fn from_config(
+        doc: &JobDocument,
+        name: &str,
+        c: &QueueConfig,
+    ) -> Result<Self, SourceError> {
+        let at = || Some(doc.file.sources[name].span());
+        let json = match (&c.path, &c.data) {
+            (Some(p), None) => {
+                let p = doc.resolve(p);
+                std::fs::read_to_string(&p).map_err(|e| {
+                    doc.error(
+                        at(),
+                        format!("source `{name}`: cannot read {}: {e}", p.display()),
+                    )
+                })?
+            }
+            (None, Some(d)) => d.clone(),
+            _ => {
+                let message = format!("source `{name}`: set exactly one of `path` and `data`");
+                return Err(doc.error(at(), message).into());
+            }
+        };
+        QueueSource::from_json(name, &json, c.input_partitions)
+            .map_err(|e| doc.error(at(), e.to_string()).into())
+    }
+
     /// Parses the batches from JSON text.
     ///
     /// # Errors

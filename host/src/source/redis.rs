@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 
 use super::broker::{dead_letter, Extent, Rates};
 use super::{DirectSource, SourceBatch, SourceError};
-use crate::brokers::{RedisEntry, RedisSourceConfig, RedisStreamReader, RedisStreamReaderConfig};
-use crate::ops::BatchTime;
+use crate::brokers::{RedisEntry, RedisStreamReader, RedisStreamReaderConfig};
+use crate::job::RedisSourceConfig;
+use crate::record::BatchTime;
 use crate::record::{Batch, Partition};
 
 /// Reads Redis Streams through a consumer group. Connects at the first batch (or seek).

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::receiver::{pump, InputEnded, ReceiverSpec};
+use super::pump::{pump, InputEnded, ReceiverSpec};
 use crate::batch::{BlockGenerator, RateLimiter};
 
 /// Reads standard input to its end; then, with `ended` (no `keep_running`), asks the job

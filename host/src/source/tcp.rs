@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
-use super::receiver::{pump, ReceiverSpec};
+use super::pump::{pump, ReceiverSpec};
 use crate::batch::{BlockGenerator, RateLimiter};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);

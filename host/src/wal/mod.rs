@@ -19,22 +19,21 @@ use std::time::Duration;
 
 pub use direct_log::DirectLog;
 pub use record::WalRecord;
-pub use segment::{read_segment, SegmentRead, SegmentWriter};
+pub use segment::{read_segment, SegmentRead, SegmentWriter, SEGMENT_HEADER};
 pub use source_log::{list_segments, LoggedBlock, SegmentInfo, SourceLog};
 
-use crate::checkpoint::dir_name;
-use crate::ops::DeadLetter;
-use crate::record::Partition;
+use crate::base::dir_name;
+use crate::batch::{Block, BlockStore};
+use crate::record::BatchTime;
 
 /// Errors of the write-ahead log.
 #[derive(Debug, thiserror::Error)]
 pub enum WalError {
     /// Reading or writing a file failed.
-    #[error("write-ahead log {}: {source}", path.display())]
+    #[error("write-ahead log {}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// An intact record (its checksum is right) that this build cannot read.
     #[error("write-ahead log {}: {reason}", path.display())]
@@ -46,10 +45,10 @@ pub enum WalError {
 
 impl WalError {
     /// A [`WalError::Io`] for `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, cause: std::io::Error) -> Self {
         WalError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         }
     }
 }
@@ -131,27 +130,6 @@ impl WriteAheadLog {
         Ok(m.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Appends a block of `source`; see [`SourceLog::persist`].
-    ///
-    /// # Errors
-    /// [`WalError`].
-    pub fn persist(
-        &self,
-        source: &str,
-        records: &Partition,
-        dead: &[DeadLetter],
-    ) -> Result<u64, WalError> {
-        self.log(source)?.persist(records, dead)
-    }
-
-    /// The blocks of `source` for the batch at `time`; see [`SourceLog::take_batch`].
-    ///
-    /// # Errors
-    /// [`WalError`].
-    pub fn take_batch(&self, source: &str, time: i64) -> Result<Vec<LoggedBlock>, WalError> {
-        self.log(source)?.take_batch(time)
-    }
-
     /// Each source's position for a checkpoint.
     pub fn positions(&self) -> BTreeMap<String, u64> {
         self.logs
@@ -178,6 +156,40 @@ impl WriteAheadLog {
             }
         }
         Ok(n)
+    }
+}
+
+/// The log as the batcher's [`BlockStore`]: blocks are appended when sealed, each
+/// batch's allocation is recorded (or replayed) before the batch runs.
+impl BlockStore for WriteAheadLog {
+    fn next_seq(&self, source: &str) -> u64 {
+        self.log(source).map_or(0, |l| l.next_seq())
+    }
+
+    fn persist(&self, source: &str, block: &Block) -> Result<(), String> {
+        self.log(source)
+            .and_then(|mut l| l.persist(block.id, &block.records, &block.dead_letters))
+            .map_err(|e| e.to_string())
+    }
+
+    fn take_recovered(&self, source: &str) -> Vec<Block> {
+        let Ok(mut log) = self.log(source) else {
+            return Vec::new();
+        };
+        log.take_recovered()
+            .into_iter()
+            .map(|b| Block {
+                id: b.seq,
+                records: b.records,
+                dead_letters: b.dead_letters,
+            })
+            .collect()
+    }
+
+    fn allocate(&self, source: &str, time: BatchTime, available: u64) -> Result<u64, String> {
+        self.log(source)
+            .and_then(|mut l| l.allocate(time, available))
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -1,9 +1,8 @@
 //! The payloads of WAL records: a received block (its sequence number, records and dead
 //! letters) and a batch allocation (which blocks a batch time consumed).
 
-use crate::ops::codec::{Reader, Writer};
-use crate::ops::DeadLetter;
-use crate::record::Partition;
+use crate::record::codec::{Reader, Writer};
+use crate::record::{DeadLetter, Partition};
 
 const BLOCK_TAG: &[u8; 4] = b"WBLK";
 const ALLOC_TAG: &[u8; 4] = b"WALC";
@@ -39,19 +38,7 @@ impl WalRecord {
                 seq,
                 records,
                 dead_letters,
-            } => {
-                let mut w = Writer::new(BLOCK_TAG);
-                w.u64(*seq);
-                w.u64(records.len() as u64);
-                w.bytes(records.bytes());
-                w.u64(dead_letters.len() as u64);
-                for d in dead_letters {
-                    w.bytes(d.stream.as_bytes());
-                    w.bytes(&d.record);
-                    w.bytes(d.reason.as_bytes());
-                }
-                w.finish()
-            }
+            } => Self::encode_block(*seq, records, dead_letters),
             WalRecord::Allocation { time, from, to } => {
                 let mut w = Writer::new(ALLOC_TAG);
                 w.i64(*time);
@@ -60,6 +47,21 @@ impl WalRecord {
                 w.finish()
             }
         }
+    }
+
+    /// The payload of a block record, from borrowed parts (no copy of the records).
+    pub fn encode_block(seq: u64, records: &Partition, dead_letters: &[DeadLetter]) -> Vec<u8> {
+        let mut w = Writer::new(BLOCK_TAG);
+        w.u64(seq);
+        w.u64(records.len() as u64);
+        w.bytes(records.bytes());
+        w.u64(dead_letters.len() as u64);
+        for d in dead_letters {
+            w.bytes(d.stream.as_bytes());
+            w.bytes(&d.record);
+            w.bytes(d.reason.as_bytes());
+        }
+        w.finish()
     }
 
     /// Decodes a payload written by [`WalRecord::encode`].

@@ -1,5 +1,6 @@
-//! [`SourceLog`]: the write-ahead log of one receiver — its segments, the blocks persisted
-//! but not yet consumed by a batch, and the allocations to replay after a recovery.
+//! [`SourceLog`]: the write-ahead log of one receiver — its segments, the blocks recovered
+//! from them that no batch consumed before the checkpoint, and the allocations to replay
+//! after a recovery. The log only writes new blocks; the batcher holds them.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::time::Instant;
 use super::record::WalRecord;
 use super::segment::{read_segment, SegmentWriter};
 use super::{FsyncPolicy, WalConfig, WalError};
-use crate::ops::DeadLetter;
+use crate::record::DeadLetter;
 use crate::record::Partition;
 
 /// What a segment holds, to decide when it can be deleted.
@@ -35,8 +36,8 @@ impl SegmentInfo {
     }
 }
 
-/// A block persisted in the log.
-#[derive(Debug, Clone)]
+/// A block read back from the log.
+#[derive(Debug)]
 pub struct LoggedBlock {
     /// Its sequence number.
     pub seq: u64,
@@ -55,8 +56,9 @@ pub struct SourceLog {
     /// Every segment on disk, oldest first (the writer's is last).
     pub segments: Vec<SegmentInfo>,
     next_seq: u64,
-    /// Persisted blocks not yet allocated to a batch, oldest first.
-    pending: VecDeque<LoggedBlock>,
+    /// Blocks recovered from the segments that no batch consumed before the checkpoint,
+    /// oldest first, until the batcher takes them.
+    recovered: VecDeque<LoggedBlock>,
     /// Allocations recovered from the log for batches after the checkpoint.
     replay: BTreeMap<i64, (u64, u64)>,
     /// One past the last allocated sequence number.
@@ -102,7 +104,7 @@ impl SourceLog {
             writer: None,
             segments: Vec::new(),
             next_seq: resume_seq,
-            pending: VecDeque::new(),
+            recovered: VecDeque::new(),
             replay: BTreeMap::new(),
             allocated_to: resume_seq,
             last_sync: Instant::now(),
@@ -142,8 +144,8 @@ impl SourceLog {
                 dead_letters,
             } => {
                 self.next_seq = self.next_seq.max(seq + 1);
-                if seq >= resume_seq && self.pending.back().is_none_or(|b| b.seq < seq) {
-                    self.pending.push_back(LoggedBlock {
+                if seq >= resume_seq && self.recovered.back().is_none_or(|b| b.seq < seq) {
+                    self.recovered.push_back(LoggedBlock {
                         seq,
                         records,
                         dead_letters,
@@ -185,11 +187,11 @@ impl SourceLog {
         Ok(self.writer.as_mut().expect("a writer was just opened"))
     }
 
-    fn append(&mut self, rec: &WalRecord, force_sync: bool) -> Result<(), WalError> {
+    fn append(&mut self, payload: &[u8], force_sync: bool) -> Result<(), WalError> {
         let policy = self.config.fsync;
         let since_sync = self.last_sync.elapsed();
         let w = self.writer()?;
-        w.append(&rec.encode())?;
+        w.append(payload)?;
         let len = w.len();
         let sync = match policy {
             FsyncPolicy::Block => true,
@@ -201,70 +203,66 @@ impl SourceLog {
             self.last_sync = Instant::now();
         }
         if let Some(info) = self.segments.last_mut() {
-            info.note(rec);
             info.bytes = len;
         }
         Ok(())
     }
 
-    /// Appends a block; returns its sequence number once it is written (and synced, as
-    /// the policy says).
+    /// The sequence number of the next block.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Appends block `seq` (the next sequence number); returns once it is written (and
+    /// synced, as the policy says). The log keeps no copy of the records.
     ///
     /// # Errors
     /// [`WalError::Io`]; the block is then not logged and must be retried.
     pub fn persist(
         &mut self,
+        seq: u64,
         records: &Partition,
         dead_letters: &[DeadLetter],
-    ) -> Result<u64, WalError> {
-        let seq = self.next_seq;
-        let rec = WalRecord::Block {
-            seq,
-            records: records.clone(),
-            dead_letters: dead_letters.to_vec(),
-        };
-        self.append(&rec, false)?;
-        self.next_seq += 1;
-        let WalRecord::Block {
-            records,
-            dead_letters,
-            ..
-        } = rec
-        else {
-            unreachable!()
-        };
-        self.pending.push_back(LoggedBlock {
-            seq,
-            records,
-            dead_letters,
-        });
-        Ok(seq)
+    ) -> Result<(), WalError> {
+        let payload = WalRecord::encode_block(seq, records, dead_letters);
+        self.append(&payload, false)?;
+        if let Some(info) = self.segments.last_mut() {
+            info.max_seq = info.max_seq.max(Some(seq));
+        }
+        self.next_seq = self.next_seq.max(seq + 1);
+        Ok(())
     }
 
-    /// The blocks of the batch at `time`: those a recovered allocation names, or else
-    /// every pending block, allocated to `time` durably before they are returned.
+    /// Takes the recovered blocks (once).
+    pub fn take_recovered(&mut self) -> Vec<LoggedBlock> {
+        self.recovered.drain(..).collect()
+    }
+
+    /// The end (one past the last sequence number) of the blocks of the batch at `time`:
+    /// what a recovered allocation recorded, or else every block before `available`,
+    /// allocated to `time` durably before it is returned.
     ///
     /// # Errors
     /// [`WalError::Io`] when the allocation cannot be logged.
-    pub fn take_batch(&mut self, time: i64) -> Result<Vec<LoggedBlock>, WalError> {
+    pub fn allocate(&mut self, time: i64, available: u64) -> Result<u64, WalError> {
         let replayed: Vec<(i64, (u64, u64))> =
             self.replay.range(..=time).map(|(t, r)| (*t, *r)).collect();
         if let Some(&(_, (_, to))) = replayed.last() {
             for (t, _) in &replayed {
                 self.replay.remove(t);
             }
-            let mut out = Vec::new();
-            while self.pending.front().is_some_and(|b| b.seq < to) {
-                out.extend(self.pending.pop_front());
-            }
             self.allocated_to = self.allocated_to.max(to);
-            return Ok(out);
+            return Ok(to);
         }
         let from = self.allocated_to;
-        let to = self.pending.back().map_or(from, |b| b.seq + 1).max(from);
-        self.append(&WalRecord::Allocation { time, from, to }, true)?;
+        let to = available.max(from);
+        let rec = WalRecord::Allocation { time, from, to };
+        self.append(&rec.encode(), true)?;
+        if let Some(info) = self.segments.last_mut() {
+            info.note(&rec);
+        }
         self.allocated_to = to;
-        Ok(self.pending.drain(..).collect())
+        Ok(to)
     }
 
     /// One past the last block consumed by a batch (the checkpoint's position).

@@ -1,8 +1,13 @@
-//! Tests of the write-ahead log on real files: replay after a crash, torn tails, truncation.
+//! Tests of the write-ahead log on real files, through the batcher as a job uses it
+//! (blocks sealed by a [`BlockGenerator`], batches taken by a [`ReceiverInput`]): replay
+//! after a crash, torn tails, truncation.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use super::*;
+use crate::batch::{BlockGenerator, RateLimiter, ReceiverInput};
+use crate::record::{DeadLetter, Partition};
 
 fn part(values: &[u8]) -> Partition {
     let mut p = Partition::new();
@@ -12,23 +17,59 @@ fn part(values: &[u8]) -> Partition {
     p
 }
 
-fn seqs(blocks: &[LoggedBlock]) -> Vec<u64> {
-    blocks.iter().map(|b| b.seq).collect()
-}
-
-fn open(dir: &Path, resume: u64, after: Option<i64>, config: WalConfig) -> WriteAheadLog {
+fn open(dir: &Path, resume: u64, after: Option<i64>, config: WalConfig) -> Arc<WriteAheadLog> {
     let mut r = BTreeMap::new();
     r.insert("tcp".to_owned(), resume);
-    WriteAheadLog::open(dir, config, &["tcp".to_owned()], &r, after).unwrap()
+    Arc::new(WriteAheadLog::open(dir, config, &["tcp".to_owned()], &r, after).unwrap())
+}
+
+/// The receiver `tcp` of a job over `wal`: its block generator and its batcher.
+struct Receiver {
+    generator: Arc<BlockGenerator>,
+    input: ReceiverInput,
+}
+
+fn receiver(wal: &Arc<WriteAheadLog>) -> Receiver {
+    let store: Arc<dyn BlockStore> = wal.clone();
+    let generator = BlockGenerator::new("tcp", store.clone(), 1 << 20);
+    let limiter = Arc::new(RateLimiter::new(None));
+    let input = ReceiverInput::new("tcp", generator.clone(), limiter, store, None, Vec::new());
+    Receiver { generator, input }
+}
+
+impl Receiver {
+    /// Receives one block of one-byte records.
+    fn block(&self, values: &[u8], dead: Vec<DeadLetter>) {
+        self.generator.push(&part(values), dead);
+        self.generator.seal();
+    }
+
+    /// The batch at `time`: each partition's records (one partition per block).
+    fn batch(&mut self, time: i64) -> Vec<Vec<u8>> {
+        self.batch_with_dead(time).0
+    }
+
+    fn batch_with_dead(&mut self, time: i64) -> (Vec<Vec<u8>>, Vec<DeadLetter>) {
+        let b = self.input.take_batch(time).unwrap();
+        let parts = b
+            .batch
+            .unwrap()
+            .partitions
+            .iter()
+            .map(|p| p.iter().map(|r| r[0]).collect())
+            .collect();
+        (parts, b.dead_letters)
+    }
 }
 
 #[test]
 fn after_a_crash_batches_get_the_same_blocks_and_nothing_is_lost() {
     let dir = tempfile::tempdir().unwrap();
     let wal = open(dir.path(), 0, None, WalConfig::default());
-    wal.persist("tcp", &part(&[1, 2]), &[]).unwrap();
-    wal.persist("tcp", &part(&[3]), &[]).unwrap();
-    assert_eq!(seqs(&wal.take_batch("tcp", 100).unwrap()), vec![0, 1]);
+    let mut rx = receiver(&wal);
+    rx.block(&[1, 2], Vec::new());
+    rx.block(&[3], Vec::new());
+    assert_eq!(rx.batch(100), vec![vec![1, 2], vec![3]]);
     // The checkpoint after batch 100 records position 2.
     assert_eq!(wal.positions()["tcp"], 2);
     let dead = DeadLetter {
@@ -36,30 +77,26 @@ fn after_a_crash_batches_get_the_same_blocks_and_nothing_is_lost() {
         record: b"\xff".to_vec(),
         reason: "bad utf-8".into(),
     };
-    wal.persist("tcp", &part(&[4]), std::slice::from_ref(&dead))
-        .unwrap();
-    assert_eq!(seqs(&wal.take_batch("tcp", 200).unwrap()), vec![2]);
-    assert!(wal.take_batch("tcp", 300).unwrap().is_empty());
-    wal.persist("tcp", &part(&[5]), &[]).unwrap();
-    wal.persist("tcp", &part(&[6, 7]), &[]).unwrap();
-    drop(wal); // crash: blocks 3 and 4 were received but no batch consumed them
+    rx.block(&[4], vec![dead]);
+    assert_eq!(rx.batch(200), vec![vec![4]]);
+    assert!(rx.batch(300).is_empty());
+    rx.block(&[5], Vec::new());
+    rx.block(&[6, 7], Vec::new());
+    drop((rx, wal)); // crash: blocks 3 and 4 were received but no batch consumed them
 
     let wal = open(dir.path(), 2, Some(100), WalConfig::default());
-    let new = wal.persist("tcp", &part(&[8]), &[]).unwrap();
-    assert_eq!(new, 5, "sequence numbers continue after the logged ones");
-    let b200 = wal.take_batch("tcp", 200).unwrap();
+    assert_eq!(wal.next_seq("tcp"), 5, "sequence numbers continue");
+    let mut rx = receiver(&wal);
+    rx.block(&[8], Vec::new());
+    let (b200, dead) = rx.batch_with_dead(200);
     assert_eq!(
-        seqs(&b200),
-        vec![2],
+        b200,
+        vec![vec![4]],
         "batch 200 is replayed with exactly its block"
     );
-    assert_eq!(b200[0].dead_letters[0].reason, "bad utf-8");
-    assert_eq!(b200[0].records.get(0), Some(&[4u8][..]));
-    assert!(
-        wal.take_batch("tcp", 300).unwrap().is_empty(),
-        "300 was empty and stays so"
-    );
-    assert_eq!(seqs(&wal.take_batch("tcp", 400).unwrap()), vec![3, 4, 5]);
+    assert_eq!(dead[0].reason, "bad utf-8");
+    assert!(rx.batch(300).is_empty(), "300 was empty and stays so");
+    assert_eq!(rx.batch(400), vec![vec![5], vec![6, 7], vec![8]]);
     assert_eq!(wal.positions()["tcp"], 6);
 }
 
@@ -67,9 +104,10 @@ fn after_a_crash_batches_get_the_same_blocks_and_nothing_is_lost() {
 fn a_torn_tail_is_ignored_and_the_intact_blocks_replay() {
     let dir = tempfile::tempdir().unwrap();
     let wal = open(dir.path(), 0, None, WalConfig::default());
-    wal.persist("tcp", &part(&[1]), &[]).unwrap();
-    wal.persist("tcp", &part(&[2]), &[]).unwrap();
-    drop(wal);
+    let rx = receiver(&wal);
+    rx.block(&[1], Vec::new());
+    rx.block(&[2], Vec::new());
+    drop((rx, wal));
     let (_, seg) = list_segments(&dir.path().join("wal/tcp"))
         .unwrap()
         .remove(0);
@@ -78,9 +116,9 @@ fn a_torn_tail_is_ignored_and_the_intact_blocks_replay() {
     f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 9, 9]).unwrap();
     drop(f);
     let wal = open(dir.path(), 0, None, WalConfig::default());
-    let blocks = wal.take_batch("tcp", 100).unwrap();
-    assert_eq!(seqs(&blocks), vec![0, 1]);
-    assert_eq!(wal.persist("tcp", &part(&[3]), &[]).unwrap(), 2);
+    let mut rx = receiver(&wal);
+    assert_eq!(rx.batch(100), vec![vec![1], vec![2]]);
+    assert_eq!(wal.next_seq("tcp"), 2);
 }
 
 #[test]
@@ -91,9 +129,10 @@ fn checkpointed_segments_are_deleted_and_the_rest_kept() {
         segment_bytes: 64,
     };
     let wal = open(dir.path(), 0, None, config);
+    let mut rx = receiver(&wal);
     for t in 1..=10 {
-        wal.persist("tcp", &part(&[t as u8; 20]), &[]).unwrap();
-        wal.take_batch("tcp", t * 100).unwrap();
+        rx.block(&[t as u8; 20], Vec::new());
+        rx.batch(t * 100);
     }
     let seg_dir = dir.path().join("wal/tcp");
     let before = list_segments(&seg_dir).unwrap().len();
@@ -102,14 +141,12 @@ fn checkpointed_segments_are_deleted_and_the_rest_kept() {
     covered.insert("tcp".to_owned(), 6u64);
     let removed = wal.truncate(&covered, 600).unwrap();
     assert!(removed >= 2, "removed {removed}");
-    drop(wal);
+    drop((rx, wal));
     // Everything after the checkpoint (batch 600, block 6) still replays.
     let wal = open(dir.path(), 6, Some(600), config);
+    let mut rx = receiver(&wal);
     for t in 7..=10 {
-        assert_eq!(
-            seqs(&wal.take_batch("tcp", t * 100).unwrap()),
-            vec![t as u64 - 1]
-        );
+        assert_eq!(rx.batch(t * 100), vec![vec![t as u8; 20]]);
     }
 }
 
@@ -121,13 +158,16 @@ fn interval_policy_and_unknown_sources() {
         ..WalConfig::default()
     };
     let wal = open(dir.path(), 0, None, config);
-    wal.persist("tcp", &part(&[1]), &[]).unwrap();
-    assert!(matches!(
-        wal.persist("nope", &part(&[1]), &[]),
-        Err(WalError::UnknownSource(_))
-    ));
+    receiver(&wal).block(&[1], Vec::new());
+    let block = Block {
+        id: 0,
+        records: part(&[1]),
+        dead_letters: Vec::new(),
+    };
+    let err = wal.persist("nope", &block).unwrap_err();
+    assert!(err.contains("no log for source `nope`"), "{err}");
     // A process crash loses nothing even without fsync: the data is in the page cache.
     drop(wal);
     let wal = open(dir.path(), 0, None, config);
-    assert_eq!(seqs(&wal.take_batch("tcp", 1).unwrap()), vec![0]);
+    assert_eq!(receiver(&wal).batch(1), vec![vec![1]]);
 }

@@ -1,22 +1,31 @@
 //! One call's exchange with the guest: the input document written into a buffer from
 //! `sluice_alloc`, the function called, the output buffer checked and read, both freed.
 
-use sluice_abi::{doc, exports, msgpack, unpack_ptr_len, Ctx, Shape};
+use sluice_abi::{doc, exports, msgpack, unpack_ptr_len, Ctx, RecordError, Shape};
 use wasmtime::{Memory, Store, TypedFunc};
 
 use super::error::{DisplayBytes, Failure};
-use super::instance::{classify, InstanceState};
 use super::limits::Limits;
-use super::CallOutput;
+use super::trap::classify;
 use crate::record::Partition;
+
+/// The result of a successful call.
+#[derive(Debug, Default)]
+pub struct CallOutput {
+    /// The produced items (records, values or update results, by shape).
+    pub items: Partition,
+    /// Per-item errors reported by the guest (never a whole-call error: that is a
+    /// [`super::CallError`]).
+    pub errors: Vec<RecordError>,
+}
 
 /// Writes the input, calls, reads and checks the output, frees both buffers.
 #[allow(
     clippy::too_many_arguments,
     reason = "one call's whole context, used once"
 )]
-pub(crate) fn exchange(
-    store: &mut Store<InstanceState>,
+pub(crate) fn exchange<T>(
+    store: &mut Store<T>,
     memory: Memory,
     alloc: &TypedFunc<i32, i32>,
     free: &TypedFunc<(i32, i32), ()>,

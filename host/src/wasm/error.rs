@@ -11,11 +11,10 @@ pub enum PluginError {
     #[error("plugin runtime: {0}")]
     Runtime(String),
     /// The module file could not be read.
-    #[error("{}: cannot read plugin module: {source}", path.display())]
+    #[error("{}: cannot read plugin module: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The module is not a valid Sluice plugin; `message` says what is wrong.
     #[error("{}: {message}", path.display())]

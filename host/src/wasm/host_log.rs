@@ -6,16 +6,15 @@ use std::sync::Arc;
 use sluice_abi::{exports, LogLevel};
 use wasmtime::{Caller, Linker};
 
-use super::instance::InstanceState;
+use super::wasi::{guest_memory, Stream};
 
 /// Bytes of log text (messages and captured output together) one call may emit.
 pub(crate) const LOG_BYTES_PER_CALL: usize = 64 << 10;
 
-/// A captured stream of the guest (WASI stdout or stderr).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stream {
-    Stdout,
-    Stderr,
+/// What the `sluice.log` import needs of the store's data: the instance's log.
+pub(crate) trait LogView {
+    /// The log of the instance.
+    fn log(&mut self) -> &mut GuestLog;
 }
 
 /// Per-instance log state: names for the fields, the call's remaining budget, and the
@@ -147,12 +146,12 @@ fn emit(plugin: &str, function: &str, level: LogLevel, msg: &str) {
 }
 
 /// Defines `sluice.log(level, ptr, len)`. A buffer outside memory traps the call.
-pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker<T: LogView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     linker.func_wrap(
         exports::HOST_MODULE,
         exports::LOG_FN,
-        |mut caller: Caller<'_, InstanceState>, level: i32, ptr: i32, len: i32| {
-            let memory = super::wasi::guest_memory(&mut caller)?;
+        |mut caller: Caller<'_, T>, level: i32, ptr: i32, len: i32| {
+            let memory = guest_memory(&mut caller)?;
             let (data, state) = memory.data_and_store_mut(&mut caller);
             let (start, len) = (ptr as u32 as usize, len as u32 as usize);
             let Some(bytes) = start.checked_add(len).and_then(|end| data.get(start..end)) else {
@@ -162,7 +161,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
                     data.len()
                 );
             };
-            state.log.log(level, bytes);
+            state.log().log(level, bytes);
             Ok(())
         },
     )?;

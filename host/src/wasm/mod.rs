@@ -32,34 +32,26 @@ mod limits;
 mod module;
 mod pool;
 mod runtime;
+mod trap;
 mod wasi;
 
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use sluice_abi::{exports, Ctx, RecordError, Shape};
+use sluice_abi::{exports, Ctx, Shape};
 
+pub use call::CallOutput;
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
 pub use limits::Limits;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
 pub use wasi::SERVED as WASI_FUNCTIONS;
 
-use crate::record::{json_to_msgpack, Partition};
+use crate::record::json_to_msgpack;
 use error::Failure;
 use instance::PluginInstance;
 use module::LoadedModule;
 use pool::InstancePool;
-
-/// The result of a successful call.
-#[derive(Debug, Default)]
-pub struct CallOutput {
-    /// The produced items (records, values or update results, by shape).
-    pub items: Partition,
-    /// Per-item errors reported by the guest (never a whole-call error: that is a
-    /// [`CallError`]).
-    pub errors: Vec<RecordError>,
-}
 
 /// A loaded, validated plugin; cheap to clone and share between threads.
 #[derive(Clone)]

@@ -38,9 +38,9 @@ pub(crate) fn load(
     path: &Path,
     fuel: bool,
 ) -> Result<LoadedModule, PluginError> {
-    let bytes = std::fs::read(path).map_err(|source| PluginError::Io {
+    let bytes = std::fs::read(path).map_err(|cause| PluginError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     if !bytes.starts_with(b"\0asm") && !looks_like_wat(&bytes) {
         return Err(invalid(

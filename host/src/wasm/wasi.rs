@@ -5,9 +5,6 @@
 use sluice_abi::{exports, Ctx};
 use wasmtime::{Caller, Extern, Linker, Memory};
 
-use super::host_log::Stream;
-use super::instance::InstanceState;
-
 /// The `wasi_snapshot_preview1` functions Sluice serves; any other is refused at load.
 pub const SERVED: &[&str] = &[
     "args_get",
@@ -35,6 +32,22 @@ const EFAULT: i32 = 21;
 const EINVAL: i32 = 28;
 const ENOTSUP: i32 = 58;
 const ESPIPE: i32 = 70;
+
+/// A captured output stream of the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What the WASI imports need of the store's data (as `wasmtime-wasi`'s `WasiView`): the
+/// call's WASI state, and where the guest's stdout and stderr go.
+pub(crate) trait WasiView {
+    /// The frozen clock and seeded generator of the current call.
+    fn wasi(&mut self) -> &mut WasiState;
+    /// Takes bytes the guest wrote to stdout or stderr.
+    fn output(&mut self, stream: Stream, bytes: &[u8]);
+}
 
 /// Raised by `proc_exit`; ends the call with [`crate::wasm::CallError::Exit`].
 #[derive(Debug, Clone, Copy, thiserror::Error)]
@@ -86,25 +99,25 @@ impl SplitMix64 {
 }
 
 /// The guest's exported memory (validated at load, so only a broken store lacks it).
-pub(crate) fn guest_memory(caller: &mut Caller<'_, InstanceState>) -> wasmtime::Result<Memory> {
+pub(crate) fn guest_memory<T>(caller: &mut Caller<'_, T>) -> wasmtime::Result<Memory> {
     match caller.get_export(exports::MEMORY) {
         Some(Extern::Memory(m)) => Ok(m),
         _ => wasmtime::bail!("the instance has no exported `memory`"),
     }
 }
 
-type Ctx1<'a> = Caller<'a, InstanceState>;
+type Ctx1<'a, T> = Caller<'a, T>;
 
 /// Writes `bytes` at `ptr`; `false` when out of bounds.
-fn put(caller: &mut Ctx1<'_>, mem: Memory, ptr: i32, bytes: &[u8]) -> bool {
+fn put<T>(caller: &mut Ctx1<'_, T>, mem: Memory, ptr: i32, bytes: &[u8]) -> bool {
     mem.write(caller, ptr as u32 as usize, bytes).is_ok()
 }
 
-fn put_u32(caller: &mut Ctx1<'_>, mem: Memory, ptr: i32, v: u32) -> bool {
+fn put_u32<T>(caller: &mut Ctx1<'_, T>, mem: Memory, ptr: i32, v: u32) -> bool {
     put(caller, mem, ptr, &v.to_le_bytes())
 }
 
-fn put_u64(caller: &mut Ctx1<'_>, mem: Memory, ptr: i32, v: u64) -> bool {
+fn put_u64<T>(caller: &mut Ctx1<'_, T>, mem: Memory, ptr: i32, v: u64) -> bool {
     put(caller, mem, ptr, &v.to_le_bytes())
 }
 
@@ -132,76 +145,108 @@ fn iovecs(data: &[u8], ptr: i32, len: i32) -> Option<Vec<(usize, usize)>> {
     )
 }
 
-/// Defines every function of [`SERVED`] in `linker`.
-pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+/// Defines every function of [`SERVED`] in `linker`, for any store data that gives the
+/// WASI state ([`WasiView`]).
+pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    add_args_env(linker)?;
+    add_clocks(linker)?;
+    add_fds(linker)?;
+    add_fd_write(linker)?;
+    add_process(linker)
+}
+
+/// `args_*` and `environ_*`: none.
+fn add_args_env<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     let m = exports::WASI_P1_MODULE;
     // No arguments, no environment: zero counts, nothing to copy.
     for (get, sizes) in [
         ("args_get", "args_sizes_get"),
         ("environ_get", "environ_sizes_get"),
     ] {
-        linker.func_wrap(m, get, |_: Ctx1<'_>, _: i32, _: i32| SUCCESS)?;
-        linker.func_wrap(m, sizes, |mut c: Ctx1<'_>, count: i32, size: i32| {
+        linker.func_wrap(m, get, |_: Ctx1<'_, T>, _: i32, _: i32| SUCCESS)?;
+        linker.func_wrap(m, sizes, |mut c: Ctx1<'_, T>, count: i32, size: i32| {
             let mem = guest_memory(&mut c)?;
             Ok(errno(
                 put_u32(&mut c, mem, count, 0) && put_u32(&mut c, mem, size, 0),
             ))
         })?;
     }
-    linker.func_wrap(m, "clock_res_get", |mut c: Ctx1<'_>, id: i32, out: i32| {
-        if !(0..=3).contains(&id) {
-            return Ok(EINVAL);
-        }
-        let mem = guest_memory(&mut c)?;
-        Ok(errno(put_u64(&mut c, mem, out, 1_000_000)))
-    })?;
+    Ok(())
+}
+
+/// `clock_res_get`, `clock_time_get`: the batch time, frozen.
+fn add_clocks<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let m = exports::WASI_P1_MODULE;
+    linker.func_wrap(
+        m,
+        "clock_res_get",
+        |mut c: Ctx1<'_, T>, id: i32, out: i32| {
+            if !(0..=3).contains(&id) {
+                return Ok(EINVAL);
+            }
+            let mem = guest_memory(&mut c)?;
+            Ok(errno(put_u64(&mut c, mem, out, 1_000_000)))
+        },
+    )?;
     linker.func_wrap(
         m,
         "clock_time_get",
-        |mut c: Ctx1<'_>, id: i32, _precision: i64, out: i32| {
+        |mut c: Ctx1<'_, T>, id: i32, _precision: i64, out: i32| {
             if !(0..=3).contains(&id) {
                 return Ok(EINVAL);
             }
             // Never 0 (batch time 0 in `_initialize` and `sluice_init`): Go's runtime
             // aborts at start with "nanotime returning zero".
-            let now = c.data().wasi.clock_ns.max(1);
+            let now = c.data_mut().wasi().clock_ns.max(1);
             let mem = guest_memory(&mut c)?;
             Ok(errno(put_u64(&mut c, mem, out, now)))
         },
     )?;
-    linker.func_wrap(m, "fd_close", |_: Ctx1<'_>, fd: i32| {
+    Ok(())
+}
+
+/// The file descriptors 0 to 2 but `fd_write`: no files, stdin at its end.
+fn add_fds<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let m = exports::WASI_P1_MODULE;
+    linker.func_wrap(m, "fd_close", |_: Ctx1<'_, T>, fd: i32| {
         if (0..=2).contains(&fd) {
             SUCCESS
         } else {
             EBADF
         }
     })?;
-    linker.func_wrap(m, "fd_fdstat_get", |mut c: Ctx1<'_>, fd: i32, out: i32| {
-        let rights: u64 = match fd {
-            0 => 1 << 1,     // fd_read
-            1 | 2 => 1 << 6, // fd_write
-            _ => return Ok(EBADF),
-        };
-        // fdstat: filetype u8 (2 = character device), flags u16, rights base and
-        // inheriting u64.
-        let mut stat = [0u8; 24];
-        stat[0] = 2;
-        stat[8..16].copy_from_slice(&rights.to_le_bytes());
-        let mem = guest_memory(&mut c)?;
-        Ok(errno(put(&mut c, mem, out, &stat)))
-    })?;
-    linker.func_wrap(m, "fd_prestat_get", |_: Ctx1<'_>, _fd: i32, _out: i32| {
-        EBADF
-    })?;
+    linker.func_wrap(
+        m,
+        "fd_fdstat_get",
+        |mut c: Ctx1<'_, T>, fd: i32, out: i32| {
+            let rights: u64 = match fd {
+                0 => 1 << 1,     // fd_read
+                1 | 2 => 1 << 6, // fd_write
+                _ => return Ok(EBADF),
+            };
+            // fdstat: filetype u8 (2 = character device), flags u16, rights base and
+            // inheriting u64.
+            let mut stat = [0u8; 24];
+            stat[0] = 2;
+            stat[8..16].copy_from_slice(&rights.to_le_bytes());
+            let mem = guest_memory(&mut c)?;
+            Ok(errno(put(&mut c, mem, out, &stat)))
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "fd_prestat_get",
+        |_: Ctx1<'_, T>, _fd: i32, _out: i32| EBADF,
+    )?;
     linker.func_wrap(
         m,
         "fd_prestat_dir_name",
-        |_: Ctx1<'_>, _fd: i32, _p: i32, _l: i32| EBADF,
+        |_: Ctx1<'_, T>, _fd: i32, _p: i32, _l: i32| EBADF,
     )?;
     linker.func_wrap(
         m,
         "fd_read",
-        |mut c: Ctx1<'_>, fd: i32, _iovs: i32, _n: i32, nread: i32| {
+        |mut c: Ctx1<'_, T>, fd: i32, _iovs: i32, _n: i32, nread: i32| {
             if fd != 0 {
                 return Ok(EBADF);
             }
@@ -212,7 +257,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
     linker.func_wrap(
         m,
         "fd_seek",
-        |_: Ctx1<'_>, fd: i32, _off: i64, _whence: i32, _out: i32| {
+        |_: Ctx1<'_, T>, fd: i32, _off: i64, _whence: i32, _out: i32| {
             if (0..=2).contains(&fd) {
                 ESPIPE
             } else {
@@ -220,10 +265,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
             }
         },
     )?;
+    Ok(())
+}
+
+/// `fd_write` to stdout and stderr: into the log.
+fn add_fd_write<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let m = exports::WASI_P1_MODULE;
     linker.func_wrap(
         m,
         "fd_write",
-        |mut c: Ctx1<'_>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| {
+        |mut c: Ctx1<'_, T>, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32| {
             let stream = match fd {
                 1 => Stream::Stdout,
                 2 => Stream::Stderr,
@@ -239,27 +290,33 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
                 let Some(bytes) = p.checked_add(l).and_then(|end| data.get(p..end)) else {
                     return Ok(EFAULT);
                 };
-                state.log.write_stream(stream, bytes);
+                state.output(stream, bytes);
                 total = total.saturating_add(l as u32);
             }
             Ok(errno(put_u32(&mut c, mem, nwritten, total)))
         },
     )?;
+    Ok(())
+}
+
+/// `poll_oneoff`, `proc_exit`, `random_get`, `sched_yield`.
+fn add_process<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    let m = exports::WASI_P1_MODULE;
     linker.func_wrap(
         m,
         "poll_oneoff",
-        |mut c: Ctx1<'_>, subs: i32, events: i32, n: i32, nevents: i32| {
+        |mut c: Ctx1<'_, T>, subs: i32, events: i32, n: i32, nevents: i32| {
             poll_oneoff(&mut c, subs, events, n, nevents)
         },
     )?;
     linker.func_wrap(
         m,
         "proc_exit",
-        |_: Ctx1<'_>, code: i32| -> wasmtime::Result<()> {
+        |_: Ctx1<'_, T>, code: i32| -> wasmtime::Result<()> {
             Err(wasmtime::Error::new(ProcExit(code)))
         },
     )?;
-    linker.func_wrap(m, "random_get", |mut c: Ctx1<'_>, buf: i32, len: i32| {
+    linker.func_wrap(m, "random_get", |mut c: Ctx1<'_, T>, buf: i32, len: i32| {
         let mem = guest_memory(&mut c)?;
         let (data, state) = mem.data_and_store_mut(&mut c);
         let start = buf as u32 as usize;
@@ -269,17 +326,17 @@ pub(crate) fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Res
         else {
             return Ok(EFAULT);
         };
-        state.wasi.rng.fill(out);
+        state.wasi().rng.fill(out);
         Ok(SUCCESS)
     })?;
-    linker.func_wrap(m, "sched_yield", |_: Ctx1<'_>| SUCCESS)?;
+    linker.func_wrap(m, "sched_yield", |_: Ctx1<'_, T>| SUCCESS)?;
     Ok(())
 }
 
 /// Answers every subscription at once: clocks have elapsed (time is frozen, so waiting
 /// would never end), file descriptors are not supported.
-fn poll_oneoff(
-    c: &mut Ctx1<'_>,
+fn poll_oneoff<T>(
+    c: &mut Ctx1<'_, T>,
     subs: i32,
     events: i32,
     n: i32,

@@ -53,12 +53,7 @@ impl RedisStreamReader {
                 match self.prepare() {
                     Ok(()) => {}
                     Err((true, e)) if Instant::now() < deadline => {
-                        self.con = None;
-                        if !warned {
-                            warned = true;
-                            tracing::warn!(url = %self.config.url, stream = %key, "Redis is unavailable ({e}) while replaying a batch up to entry {end}; retrying for up to {timeout:?}.");
-                        }
-                        std::thread::sleep(Duration::from_millis(200));
+                        self.pause_unavailable(&key, end, timeout, &mut warned, &e);
                         continue;
                     }
                     Err((_, e)) => return Err(self.replay_error(&key, end, e.to_string())),
@@ -74,12 +69,7 @@ impl RedisStreamReader {
             let value = match self.read_group(&key, from, n) {
                 Ok(v) => v,
                 Err((true, e)) if Instant::now() < deadline => {
-                    self.con = None;
-                    if !warned {
-                        warned = true;
-                        tracing::warn!(url = %self.config.url, stream = %key, "Redis is unavailable ({e}) while replaying a batch up to entry {end}; retrying for up to {timeout:?}.");
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
+                    self.pause_unavailable(&key, end, timeout, &mut warned, &e);
                     continue;
                 }
                 Err((_, e)) => return Err(self.replay_error(&key, end, e)),
@@ -106,6 +96,23 @@ impl RedisStreamReader {
                 }
             }
         }
+    }
+
+    /// Redis is unavailable while a batch is replayed: drops the connection, warns once,
+    /// waits a little before the retry.
+    fn pause_unavailable(
+        &mut self,
+        key: &str,
+        end: &str,
+        timeout: Duration,
+        warned: &mut bool,
+        e: &dyn std::fmt::Display,
+    ) {
+        self.con = None;
+        if !std::mem::replace(warned, true) {
+            tracing::warn!(url = %self.config.url, stream = %key, "Redis is unavailable ({e}) while replaying a batch up to entry {end}; retrying for up to {timeout:?}.");
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 
     /// `XREADGROUP ... COUNT n STREAMS key from`; an error says whether the connection

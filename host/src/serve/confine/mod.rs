@@ -39,7 +39,7 @@ pub struct Rules<'a> {
 pub fn confine(doc: &mut JobDocument, rules: &Rules) -> Result<Confined, JobError> {
     let root = std::fs::canonicalize(rules.root).map_err(|e| JobError::Read {
         path: rules.root.display().to_string(),
-        source: e,
+        cause: e,
     })?;
     resolve_plugins(doc, rules)?;
     check_sources(doc, &root, rules)?;

@@ -4,8 +4,8 @@
 
 use serde::Deserialize;
 
-use super::RecordFormat;
-use crate::job::DurationMs;
+use super::brokers::RecordFormat;
+use super::units::DurationMs;
 
 const fn default_timeout() -> DurationMs {
     DurationMs(10_000)

@@ -1,9 +1,13 @@
-//! Job-file settings of the DStream operations (config types only; `ops::build` makes the
+//! Job-file settings of the operations (config types only; `ops::registry` builds the
 //! operators). Each struct is the table of one `[streams.NAME]` with `op = "..."`.
 
 use serde::Deserialize;
 
-use crate::job::{DurationMs, FnRef};
+use super::units::DurationMs;
+
+/// A function: a built-in name (`sum`) or `plugin.function`. (Plain strings: serde loses
+/// spans inside tagged enums; `JobDocument::field_span` finds the place for errors.)
+pub type FnRef = String;
 
 /// `count_by_value`, `group_by_key`, the joins and `cogroup`.
 #[derive(Debug, Deserialize)]
@@ -96,7 +100,8 @@ pub struct ReduceWindowConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStateConfig {
-    /// `sum`, `count` (running aggregates) or `plugin.function` (update_state shape).
+    /// A built-in (`sum`, `count`, `min`, `max`: running aggregates) or `plugin.function`
+    /// (update_state shape).
     #[serde(rename = "fn")]
     pub func: FnRef,
     /// State partitions; default: the job's `partitions`.
@@ -111,8 +116,8 @@ pub struct UpdateStateConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MapWithStateConfig {
-    /// `sum`, `count` (running aggregates emitting `[key, state]`) or `plugin.function`
-    /// (update_state shape).
+    /// A built-in (`sum`, `count`, `min`, `max`: running aggregates emitting `[key, state]`)
+    /// or `plugin.function` (update_state shape).
     #[serde(rename = "fn")]
     pub func: FnRef,
     /// State partitions; default: the job's `partitions`.
@@ -146,4 +151,30 @@ pub struct EventTimeConfig {
     /// Reduce per key and window: a built-in or `plugin.function` (pairs only).
     #[serde(default, rename = "fn")]
     pub func: Option<FnRef>,
+}
+
+/// Settings of operations that take one function.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FnOp {
+    /// `plugin.function`.
+    #[serde(rename = "fn")]
+    pub func: FnRef,
+}
+
+/// Settings of operations that take none.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+/// `op = "reduce_by_key"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReduceByKeyConfig {
+    /// `sum`, `count`, `min`, `max`, or `plugin.function` (reduce shape).
+    #[serde(rename = "fn")]
+    pub func: FnRef,
+    /// Output partitions; default: the number of input partitions.
+    #[serde(default)]
+    pub partitions: Option<usize>,
 }

@@ -1,14 +1,13 @@
 //! Job-file settings of the Kafka and Redis Streams sources and sinks
 //! (`[sources.X] kind = "kafka" | "redis"`, `[sinks.Y] kind = "kafka" | "redis"`).
 //! Config types only; `source::kafka`, `source::redis`, `sink::kafka` and `sink::redis`
-//! build the runtime types from them.
+//! build the runtime types from them, `brokers::codec` gives [`RecordFormat`] its behaviour.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{KafkaStart, RecordFormat, RedisStart};
-use crate::job::DurationMs;
+use super::units::DurationMs;
 
 const fn default_timeout() -> DurationMs {
     DurationMs(10_000)
@@ -28,6 +27,41 @@ fn default_field() -> String {
 
 fn default_key_field() -> String {
     "key".to_owned()
+}
+
+/// How a message's payload becomes a record.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordFormat {
+    /// The payload is UTF-8 text; the record is that string.
+    #[default]
+    Text,
+    /// The payload is one JSON value; the record is that value.
+    Json,
+}
+
+/// Where a reader starts when the caller has no recorded offsets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KafkaStart {
+    /// The group's committed offsets; the earliest offset where there are none.
+    #[default]
+    Committed,
+    /// The earliest offset still in each partition.
+    Earliest,
+    /// The end of each partition (only records produced from now on).
+    Latest,
+}
+
+/// Where a consumer group starts when it does not exist yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisStart {
+    /// Every entry already in the stream.
+    #[default]
+    Earliest,
+    /// Only entries added from now on.
+    Latest,
 }
 
 /// `[sources.X] kind = "kafka"`: every partition of the topics, read as a direct stream.
