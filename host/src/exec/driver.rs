@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
+use super::observer::RunObserver;
 use super::plan::{Plan, PlanMode, SourceSpec};
-use super::progress::progress_line;
+use super::progress::{batch_json, progress_line, ProgressFormat};
 use super::stop::{on_signals, StopSignal};
 use super::ExecError;
 use crate::batch::{BlockStore, NoBlockStore};
@@ -38,6 +39,10 @@ pub struct RunOptions {
     pub batches: Option<u64>,
     /// No progress lines.
     pub quiet: bool,
+    /// Progress lines as text or JSON.
+    pub progress: ProgressFormat,
+    /// Told about the plan, every batch and the end (the UI and metrics).
+    pub observer: Option<Arc<dyn RunObserver>>,
     /// Raised to stop after the current batch and a final batch of what the receivers
     /// received (also raised by a `stdin` source at the end of its input).
     pub stop: StopSignal,
@@ -68,9 +73,25 @@ fn now_ms() -> i64 {
 /// # Errors
 /// [`ExecError`] when the job cannot start or a batch fails.
 pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecError> {
+    let result = run_job(doc, options);
+    if let Some(o) = &options.observer {
+        match &result {
+            Ok(_) => o.stopped(),
+            Err(e) => o.failed(&e.to_string(), e.batch_time().is_some()),
+        }
+    }
+    result
+}
+
+fn run_job(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecError> {
     let runtime =
         WasmRuntime::new(RuntimeConfig::from_env()).map_err(|e| ExecError::Setup(e.to_string()))?;
     let plan = Plan::build(doc, &runtime, PlanMode::Run)?;
+    if let Some(o) = &options.observer {
+        let nodes: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+        let plugins: Vec<_> = plan.plugins.values().cloned().collect();
+        o.started(&nodes, &plugins);
+    }
     let clock = match options.clock {
         ClockKind::Wall => ClockName::Wall,
         ClockKind::Virtual => ClockName::Virtual,
@@ -193,7 +214,9 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         };
         let started = std::time::Instant::now();
         let mut inputs = Vec::with_capacity(handles.len());
+        let mut pulls = Vec::with_capacity(handles.len());
         for (k, h) in handles.iter_mut().enumerate() {
+            let pull = std::time::Instant::now();
             let mut input = match (checkpointer.as_mut(), &mut *h) {
                 // The batch ends where it ended before a crash, or where it ends now,
                 // logged before it runs (docs/operations.md).
@@ -218,6 +241,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
                 }
             }
             inputs.push(input);
+            pulls.push(pull.elapsed());
         }
         let counts = Backpressure::counts(&inputs);
         let mut report = executor.run_batch(time, inputs)?;
@@ -245,10 +269,23 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         report.processing = started.elapsed();
         report.scheduling_delay = delay;
         backpressure.after_batch(time, &counts, report.processing, delay, &mut handles);
+        observe_sources(&mut report, &pulls, &handles);
+        report.checkpoint = checkpointer
+            .as_ref()
+            .and_then(|c| c.last_stats.clone())
+            .filter(|s| s.index == done + 1);
+        if let Some(o) = &options.observer {
+            o.batch_done(&report);
+        }
         if !options.quiet {
-            let rate = Backpressure::progress_suffix(&source_names, &handles);
-            let last = if final_batch { FINAL_BATCH_NOTE } else { "" };
-            eprintln!("{}{rate}{last}", progress_line(&name, &report));
+            match options.progress {
+                ProgressFormat::Json => eprintln!("{}", batch_json(&name, &report, batch_ms)),
+                ProgressFormat::Text => {
+                    let rate = Backpressure::progress_suffix(&source_names, &handles);
+                    let last = if final_batch { FINAL_BATCH_NOTE } else { "" };
+                    eprintln!("{}{rate}{last}", progress_line(&name, &report));
+                }
+            }
         }
         if final_batch {
             tracing::info!(
@@ -280,6 +317,20 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     drop(handles);
     tokio.shutdown_timeout(Duration::from_millis(100));
     Ok(summary)
+}
+
+/// Fills each source's pull time, receiver buffer and rate limit into the report.
+fn observe_sources(report: &mut BatchReport, pulls: &[Duration], handles: &[SourceHandle]) {
+    for ((s, took), h) in report.sources.iter_mut().zip(pulls).zip(handles) {
+        s.took = *took;
+        match h {
+            SourceHandle::Direct(d) => s.rate_limit = d.rate_limit(),
+            SourceHandle::Receiver(r) => {
+                s.rate_limit = r.rate_limit();
+                s.buffered_bytes = Some(r.buffered_bytes() as u64);
+            }
+        }
+    }
 }
 
 /// Ends the progress line of the final batch of a clean stop.

@@ -1,11 +1,12 @@
 //! [`Executor`]: computes every stream at one batch time, in topological order, then hands
 //! the finished batches to the sinks and the rejected records to the error policy.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::plan::{Node, SinkSlot};
 use super::ExecError;
+use crate::checkpoint::CheckpointStats;
 use crate::ops::{BatchTime, DeadLetter, ErrorPolicy, OpContext, Operator, StreamValue};
 use crate::sink::DeadLetterSink;
 use crate::source::SourceBatch;
@@ -25,6 +26,42 @@ pub struct BatchReport {
     pub processing: Duration,
     /// How late the batch started after its batch time (wall clock only).
     pub scheduling_delay: Duration,
+    /// Each source: the records it produced, the time to pull them, its buffer and rate
+    /// limit (set by the driver).
+    pub sources: Vec<SourceReport>,
+    /// Each stream's operator, in topological order (a fused chain of narrow operations
+    /// under its last stream's name): the records it produced and its time.
+    pub streams: Vec<StageTime>,
+    /// Each sink that wrote: the records and the time to write them.
+    pub sinks: Vec<StageTime>,
+    /// The checkpoint written after this batch, if one was (set by the driver).
+    pub checkpoint: Option<CheckpointStats>,
+}
+
+/// One source's part of a batch.
+#[derive(Debug, Clone)]
+pub struct SourceReport {
+    /// The source.
+    pub name: Arc<str>,
+    /// Records it produced.
+    pub records: usize,
+    /// Time to pull them (direct sources) or take them from the receiver.
+    pub took: Duration,
+    /// Bytes a receiver received after the batch was cut (what waits for the next one).
+    pub buffered_bytes: Option<u64>,
+    /// The rate limit in force after the batch, records per second.
+    pub rate_limit: Option<f64>,
+}
+
+/// One stage's part of a batch.
+#[derive(Debug, Clone)]
+pub struct StageTime {
+    /// The source, stream or sink.
+    pub name: Arc<str>,
+    /// Records it produced (sources, streams) or wrote (sinks).
+    pub records: usize,
+    /// Its time.
+    pub took: Duration,
 }
 
 /// Job-wide settings the executor hands to operators.
@@ -44,6 +81,8 @@ pub struct ExecSettings {
 pub struct Executor {
     /// Source names, by value index.
     pub source_names: Vec<String>,
+    /// Stage names for reports: sources, then nodes, then sinks.
+    stage_names: Vec<Arc<str>>,
     nodes: Vec<Node>,
     sinks: Vec<SinkSlot>,
     dead_letter: Option<DeadLetterSink>,
@@ -61,8 +100,16 @@ impl Executor {
         dead_letter: Option<DeadLetterSink>,
         settings: ExecSettings,
     ) -> Self {
+        let stage_names = source_names
+            .iter()
+            .map(String::as_str)
+            .chain(nodes.iter().map(|n| n.name.as_str()))
+            .chain(sinks.iter().map(|s| s.name.as_str()))
+            .map(Arc::from)
+            .collect();
         Executor {
             source_names,
+            stage_names,
             nodes,
             sinks,
             dead_letter,
@@ -100,6 +147,8 @@ impl Executor {
         let mut values: Vec<StreamValue> = Vec::with_capacity(inputs.len() + self.nodes.len());
         let mut report = BatchReport {
             time,
+            sources: Vec::with_capacity(inputs.len()),
+            streams: Vec::with_capacity(self.nodes.len()),
             ..BatchReport::default()
         };
         for (i, input) in inputs.into_iter().enumerate() {
@@ -116,15 +165,23 @@ impl Executor {
                     .unwrap_or_else(|e| e.into_inner())
                     .extend(input.dead_letters);
             }
+            let records = input.batch.as_ref().map_or(0, |b| b.len());
+            report.records_in += records;
+            report.sources.push(SourceReport {
+                name: self.stage_names[i].clone(),
+                records,
+                took: Duration::ZERO,
+                buffered_bytes: None,
+                rate_limit: None,
+            });
             values.push(match input.batch {
-                Some(b) => {
-                    report.records_in += b.len();
-                    StreamValue::Rdd(b)
-                }
+                Some(b) => StreamValue::Rdd(b),
                 None => StreamValue::NoRdd,
             });
         }
-        for node in &mut self.nodes {
+        let n_sources = self.source_names.len();
+        for (k, node) in self.nodes.iter_mut().enumerate() {
+            let stage_started = Instant::now();
             let parents: Vec<StreamValue> =
                 node.inputs.iter().map(|&i| values[i].clone()).collect();
             let cx = OpContext {
@@ -140,14 +197,26 @@ impl Executor {
                 .op
                 .on_batch(&parents, &cx)
                 .map_err(|source| ExecError::Operator { time, source })?;
+            report.streams.push(StageTime {
+                name: self.stage_names[n_sources + k].clone(),
+                records: value.rdd().map_or(0, |b| b.len()),
+                took: stage_started.elapsed(),
+            });
             values.push(value);
         }
-        for slot in &mut self.sinks {
+        let first_sink = n_sources + self.nodes.len();
+        for (k, slot) in self.sinks.iter_mut().enumerate() {
             if let StreamValue::Rdd(b) = &values[slot.input] {
+                let stage_started = Instant::now();
                 report.records_out += b.len();
                 slot.sink
                     .write_batch(time, b)
                     .map_err(|source| ExecError::Sink { time, source })?;
+                report.sinks.push(StageTime {
+                    name: self.stage_names[first_sink + k].clone(),
+                    records: b.len(),
+                    took: stage_started.elapsed(),
+                });
             }
         }
         let rejected = rejected.into_inner().unwrap_or_else(|e| e.into_inner());

@@ -5,14 +5,16 @@
 mod backpressure;
 mod driver;
 mod executor;
+mod observer;
 mod plan;
 mod progress;
 mod stop;
 
 pub use driver::{run, ClockKind, RunOptions, RunSummary};
-pub use executor::{BatchReport, ExecSettings, Executor};
+pub use executor::{BatchReport, ExecSettings, Executor, SourceReport, StageTime};
+pub use observer::RunObserver;
 pub use plan::{Node, Plan, PlanMode, SinkSlot, SourceSpec};
-pub use progress::progress_line;
+pub use progress::{batch_json, progress_line, ProgressFormat};
 pub use stop::StopSignal;
 
 use crate::job::JobError;
@@ -74,4 +76,17 @@ pub enum ExecError {
     /// The process could not set up its runtime.
     #[error("{0}")]
     Setup(String),
+}
+
+impl ExecError {
+    /// The time of the batch that failed, for errors of a batch.
+    pub fn batch_time(&self) -> Option<BatchTime> {
+        match self {
+            ExecError::Source { time, .. }
+            | ExecError::Input { time, .. }
+            | ExecError::Operator { time, .. }
+            | ExecError::Sink { time, .. } => Some(*time),
+            _ => None,
+        }
+    }
 }

@@ -32,6 +32,7 @@ mod limits;
 mod module;
 mod pool;
 mod runtime;
+mod stats;
 mod wasi;
 
 use std::fmt;
@@ -43,6 +44,7 @@ use sluice_abi::{exports, Ctx, RecordError, Shape};
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
 pub use limits::Limits;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
+pub use stats::{FunctionStats, PluginErrorEntry, PluginStats, CALL_BUCKETS};
 pub use wasi::SERVED as WASI_FUNCTIONS;
 
 use crate::record::{json_to_msgpack, Partition};
@@ -50,6 +52,7 @@ use error::Failure;
 use instance::PluginInstance;
 use module::LoadedModule;
 use pool::InstancePool;
+use stats::ErrorSite;
 
 /// The result of a successful call.
 #[derive(Debug, Default)]
@@ -74,6 +77,8 @@ struct PluginInner {
     /// The encoded params map, the one item of `sluice_init`'s input.
     params: Vec<u8>,
     pool: InstancePool,
+    /// Per-function counters and the latest errors.
+    stats: PluginStats,
     /// Keeps the engine and its epoch ticker alive while the plugin is.
     _runtime: Arc<WasmRuntime>,
 }
@@ -104,6 +109,7 @@ impl Plugin {
         limits: Limits,
     ) -> Result<Plugin, PluginError> {
         let module = module::load(runtime, path, limits.fuel.is_some())?;
+        let stats = PluginStats::new(module.functions.len());
         let mut encoded = Vec::new();
         json_to_msgpack(params, &mut encoded);
         let plugin = Plugin {
@@ -113,6 +119,7 @@ impl Plugin {
                 limits,
                 params: encoded,
                 pool: InstancePool::for_this_machine(),
+                stats,
                 _runtime: runtime.clone(),
             }),
         };
@@ -190,11 +197,22 @@ impl Plugin {
 
     /// Whether the module exports an operator function of this name.
     pub fn has_function(&self, function: &str) -> bool {
+        self.function_index(function).is_some()
+    }
+
+    /// The index of an operator function in [`Plugin::functions`].
+    fn function_index(&self, function: &str) -> Option<usize> {
         self.inner
             .module
             .functions
             .binary_search_by(|f| f.as_str().cmp(function))
-            .is_ok()
+            .ok()
+    }
+
+    /// Call counters per function (in the order of [`Plugin::functions`]) and the latest
+    /// errors, for metrics and the UI.
+    pub fn stats(&self) -> &PluginStats {
+        &self.inner.stats
     }
 
     /// The number of idle instances kept for reuse (for tests and metrics).
@@ -221,16 +239,26 @@ impl Plugin {
     ) -> Result<CallOutput, CallError> {
         let inner = &*self.inner;
         let fail = |f: Failure| f.into_call_error(&inner.name, function);
-        if !self.has_function(function) {
+        let Some(index) = self.function_index(function) else {
             return Err(fail(Failure::Other(self.no_such_function(function))));
-        }
+        };
         let mut instance = match inner.pool.take() {
             Some(i) => i,
             None => self
                 .instantiate()
                 .map_err(|f| fail(Failure::Other(format!("cannot start a new instance: {f}"))))?,
         };
+        let started = std::time::Instant::now();
         let result = instance.call(function, shape, count, items, ctx);
+        let site = ErrorSite {
+            plugin: &inner.name,
+            function,
+            index,
+            batch_time: ctx.batch_time_ms,
+            count,
+            items,
+        };
+        self.record(site, started.elapsed(), instance.memory_size(), &result);
         let healthy = match &result {
             Ok(_) => true,
             Err(f) => f.instance_is_healthy(),
@@ -246,6 +274,25 @@ impl Plugin {
             );
         }
         result.map_err(fail)
+    }
+
+    /// Updates the statistics after a call.
+    fn record(
+        &self,
+        site: ErrorSite<'_>,
+        took: std::time::Duration,
+        memory: u64,
+        result: &Result<CallOutput, Failure>,
+    ) {
+        let stats = &self.inner.stats;
+        if let Some(f) = stats.function(site.index) {
+            f.record_call(took, memory);
+        }
+        match result {
+            Ok(out) if !out.errors.is_empty() => stats.record_rejections(site, &out.errors),
+            Ok(_) => {}
+            Err(failure) => stats.record_failure(site, failure),
+        }
     }
 
     fn no_such_function(&self, function: &str) -> String {
