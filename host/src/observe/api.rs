@@ -93,7 +93,11 @@ fn graph_of(o: &Observed) -> Value {
             .sources
             .iter()
             .map(|s| ("source", &s.name, s.took, s.records))
-            .chain(r.streams.iter().map(|s| ("stream", &s.name, s.took, s.records)))
+            .chain(
+                r.streams
+                    .iter()
+                    .map(|s| ("stream", &s.name, s.took, s.records)),
+            )
             .chain(r.sinks.iter().map(|s| ("sink", &s.name, s.took, s.records)));
         for (kind, name, t, records) in stages {
             let e = took.entry((kind, name)).or_default();
@@ -108,7 +112,11 @@ fn graph_of(o: &Observed) -> Value {
         (share, t * 1e3 / n, records as f64 / n)
     };
     let mut g = serde_json::to_value(&o.graph).unwrap_or_default();
-    for (kind, key) in [("source", "sources"), ("stream", "streams"), ("sink", "sinks")] {
+    for (kind, key) in [
+        ("source", "sources"),
+        ("stream", "streams"),
+        ("sink", "sinks"),
+    ] {
         let Some(items) = g.get_mut(key).and_then(Value::as_array_mut) else {
             continue;
         };

@@ -54,9 +54,7 @@ pub fn find(reports: &[&BatchReport], graph: &JobGraph, batch_ms: i64) -> Option
             *stages.entry(("sink", &s.name)).or_default() += s.took.as_secs_f64();
         }
     }
-    let ((kind, name), took) = stages
-        .into_iter()
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let ((kind, name), took) = stages.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
     let share = (took / total).min(1.0);
     let processing_ms = total * 1e3 / recent.len() as f64;
     let behind_ms = (processing_ms - batch_ms as f64).max(0.0);
@@ -68,7 +66,15 @@ pub fn find(reports: &[&BatchReport], graph: &JobGraph, batch_ms: i64) -> Option
     } else {
         (Vec::new(), Vec::new())
     };
-    let text = verdict(kind, name, &streams, &functions, share, processing_ms, batch_ms);
+    let text = verdict(
+        kind,
+        name,
+        &streams,
+        &functions,
+        share,
+        processing_ms,
+        batch_ms,
+    );
     Some(Bottleneck {
         stage: name.to_owned(),
         kind,

@@ -80,7 +80,10 @@ const COUNTERS: [CounterFamily; 7] = [
 
 impl PluginCollector {
     /// Every (labels with plugin and function, stats) pair.
-    fn each(&self, mut f: impl FnMut(&Labels, &FunctionStats) -> std::fmt::Result) -> std::fmt::Result {
+    fn each(
+        &self,
+        mut f: impl FnMut(&Labels, &FunctionStats) -> std::fmt::Result,
+    ) -> std::fmt::Result {
         let sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
         for set in sets.iter() {
             for plugin in &set.plugins {
@@ -105,7 +108,8 @@ impl PluginCollector {
 impl Collector for PluginCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         for c in &COUNTERS {
-            let mut family = encoder.encode_descriptor(c.name, c.help, None, MetricType::Counter)?;
+            let mut family =
+                encoder.encode_descriptor(c.name, c.help, None, MetricType::Counter)?;
             self.each(|labels, stats| {
                 ConstCounter::new((c.read)(stats)).encode(family.encode_family(labels)?)
             })?;

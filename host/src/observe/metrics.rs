@@ -135,10 +135,26 @@ impl Metrics {
             s.clone(),
             f.interval.clone(),
         );
-        r.register("sluice_batches_completed", "Batches completed", f.completed.clone());
-        r.register("sluice_batches_failed", "Batches that failed (and stopped the job)", f.failed.clone());
-        r.register("sluice_source_records", "Records a source produced", f.records_in.clone());
-        r.register("sluice_sink_records", "Records written to a sink", f.records_out.clone());
+        r.register(
+            "sluice_batches_completed",
+            "Batches completed",
+            f.completed.clone(),
+        );
+        r.register(
+            "sluice_batches_failed",
+            "Batches that failed (and stopped the job)",
+            f.failed.clone(),
+        );
+        r.register(
+            "sluice_source_records",
+            "Records a source produced",
+            f.records_in.clone(),
+        );
+        r.register(
+            "sluice_sink_records",
+            "Records written to a sink",
+            f.records_out.clone(),
+        );
         r.register(
             "sluice_rejected_records",
             "Records rejected (malformed input, plugin record errors)",
@@ -189,7 +205,11 @@ impl Metrics {
             "When the last checkpoint was written (Unix time)",
             f.checkpoint_last.clone(),
         );
-        r.register("sluice_state_keys", "Keys in an operator's keyed state", f.state_keys.clone());
+        r.register(
+            "sluice_state_keys",
+            "Keys in an operator's keyed state",
+            f.state_keys.clone(),
+        );
         r.register_with_unit(
             "sluice_state",
             "Bytes of an operator's keyed state (encoded keys and values)",
@@ -245,12 +265,16 @@ pub(crate) fn record_batch(f: &Families, base: &Labels, r: &BatchReport, dead_le
     let delay = r.scheduling_delay.as_secs_f64();
     f.processing.get_or_create(base).observe(processing);
     f.scheduling.get_or_create(base).observe(delay);
-    f.total_delay.get_or_create(base).observe(processing + delay);
+    f.total_delay
+        .get_or_create(base)
+        .observe(processing + delay);
     f.completed.get_or_create(base).inc();
     if r.rejected > 0 {
         f.rejected.get_or_create(base).inc_by(r.rejected as u64);
         if dead_letter {
-            f.dead_lettered.get_or_create(base).inc_by(r.rejected as u64);
+            f.dead_lettered
+                .get_or_create(base)
+                .inc_by(r.rejected as u64);
         }
     }
     for s in &r.sources {
@@ -270,7 +294,9 @@ pub(crate) fn record_batch(f: &Families, base: &Labels, r: &BatchReport, dead_le
     }
     for s in &r.streams {
         let l = with(base, "stream", &s.name);
-        f.stream_time.get_or_create(&l).observe(s.took.as_secs_f64());
+        f.stream_time
+            .get_or_create(&l)
+            .observe(s.took.as_secs_f64());
     }
     for s in &r.sinks {
         let l = with(base, "sink", &s.name);
@@ -281,7 +307,9 @@ pub(crate) fn record_batch(f: &Families, base: &Labels, r: &BatchReport, dead_le
 
 /// Updates the checkpoint metrics of the job labelled `base`.
 pub(crate) fn record_checkpoint(f: &Families, base: &Labels, c: &CheckpointStats) {
-    f.checkpoint_time.get_or_create(base).observe(c.took.as_secs_f64());
+    f.checkpoint_time
+        .get_or_create(base)
+        .observe(c.took.as_secs_f64());
     f.checkpoint_bytes.get_or_create(base).set(c.bytes as i64);
     f.checkpoint_last
         .get_or_create(base)
@@ -350,7 +378,10 @@ mod tests {
             "sluice_checkpoint_size_bytes",
             "sluice_wal_bytes",
         ] {
-            assert!(text.contains(&format!("# TYPE {name} ")), "{name} in {text}");
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} in {text}"
+            );
         }
     }
 }

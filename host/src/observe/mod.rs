@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use bottleneck::Bottleneck;
 pub use graph::{GraphSink, GraphSource, GraphStream, JobGraph};
 pub use metrics::{Labels, Metrics};
-pub use server::{UiServer, UiError};
+pub use server::{UiError, UiServer};
 
 use crate::checkpoint::CheckpointStats;
 use crate::exec::{BatchReport, RunObserver};

@@ -27,12 +27,36 @@ pub enum UiError {
 
 /// The embedded page and assets: (path, content type, bytes).
 const ASSETS: [(&str, &str, &[u8]); 6] = [
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("assets/app.js")),
-    ("app.css", "text/css; charset=utf-8", include_bytes!("assets/app.css")),
-    ("uPlot.iife.min.js", "text/javascript; charset=utf-8", include_bytes!("assets/uPlot.iife.min.js")),
-    ("uPlot.min.css", "text/css; charset=utf-8", include_bytes!("assets/uPlot.min.css")),
-    ("uPlot-LICENSE.txt", "text/plain; charset=utf-8", include_bytes!("assets/uPlot-LICENSE")),
-    ("favicon.svg", "image/svg+xml", include_bytes!("assets/favicon.svg")),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/app.css"),
+    ),
+    (
+        "uPlot.iife.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/uPlot.iife.min.js"),
+    ),
+    (
+        "uPlot.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("assets/uPlot.min.css"),
+    ),
+    (
+        "uPlot-LICENSE.txt",
+        "text/plain; charset=utf-8",
+        include_bytes!("assets/uPlot-LICENSE"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("assets/favicon.svg"),
+    ),
 ];
 
 const INDEX: &str = include_str!("assets/index.html");
@@ -103,24 +127,37 @@ fn router(job: Arc<JobObserver>) -> Router {
         .route("/", get(index))
         .route("/assets/{file}", get(asset))
         .route("/metrics", get(metrics))
-        .route("/api/job", get(|State(j): State<Arc<JobObserver>>| async move { Json(j.job_json()) }))
+        .route(
+            "/api/job",
+            get(|State(j): State<Arc<JobObserver>>| async move { Json(j.job_json()) }),
+        )
         .route(
             "/api/batches",
-            get(|State(j): State<Arc<JobObserver>>, Query(q): Query<After>| async move {
-                Json(j.batches_json(q.after))
-            }),
+            get(
+                |State(j): State<Arc<JobObserver>>, Query(q): Query<After>| async move {
+                    Json(j.batches_json(q.after))
+                },
+            ),
         )
-        .route("/api/graph", get(|State(j): State<Arc<JobObserver>>| async move { Json(j.graph_json()) }))
+        .route(
+            "/api/graph",
+            get(|State(j): State<Arc<JobObserver>>| async move { Json(j.graph_json()) }),
+        )
         .route(
             "/api/checkpoints",
             get(|State(j): State<Arc<JobObserver>>| async move { Json(j.checkpoints_json()) }),
         )
-        .route("/api/errors", get(|State(j): State<Arc<JobObserver>>| async move { Json(j.errors_json()) }))
+        .route(
+            "/api/errors",
+            get(|State(j): State<Arc<JobObserver>>| async move { Json(j.errors_json()) }),
+        )
         .route(
             "/api/status",
-            get(|State(j): State<Arc<JobObserver>>, Query(q): Query<After>| async move {
-                Json(j.status_json(q.after))
-            }),
+            get(
+                |State(j): State<Arc<JobObserver>>, Query(q): Query<After>| async move {
+                    Json(j.status_json(q.after))
+                },
+            ),
         )
         .with_state(job)
 }
@@ -151,8 +188,16 @@ async fn metrics(State(job): State<Arc<JobObserver>>, headers: HeaderMap) -> Res
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("application/openmetrics-text"));
     if wants_openmetrics {
-        ([(header::CONTENT_TYPE, OPENMETRICS)], job.metrics().encode()).into_response()
+        (
+            [(header::CONTENT_TYPE, OPENMETRICS)],
+            job.metrics().encode(),
+        )
+            .into_response()
     } else {
-        ([(header::CONTENT_TYPE, TEXT_FORMAT)], job.metrics().encode_text()).into_response()
+        (
+            [(header::CONTENT_TYPE, TEXT_FORMAT)],
+            job.metrics().encode_text(),
+        )
+            .into_response()
     }
 }

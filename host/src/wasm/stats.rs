@@ -14,8 +14,8 @@ use crate::record::{msgpack_to_json, Partition};
 
 /// Upper bounds (seconds) of the call duration histogram's buckets (`+Inf` follows).
 pub const CALL_BUCKETS: [f64; 14] = [
-    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-    1.0, 5.0,
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+    5.0,
 ];
 
 /// Errors kept per plugin (the newest).
@@ -153,7 +153,10 @@ impl PluginStats {
             _ => "failed",
         };
         let entry = e.entry(kind, failure.to_string(), None);
-        push(&mut self.errors.lock().unwrap_or_else(|p| p.into_inner()), entry);
+        push(
+            &mut self.errors.lock().unwrap_or_else(|p| p.into_inner()),
+            entry,
+        );
     }
 }
 
@@ -169,7 +172,12 @@ pub(crate) struct ErrorSite<'a> {
 }
 
 impl ErrorSite<'_> {
-    fn entry(&self, kind: &'static str, message: String, record: Option<String>) -> PluginErrorEntry {
+    fn entry(
+        &self,
+        kind: &'static str,
+        message: String,
+        record: Option<String>,
+    ) -> PluginErrorEntry {
         PluginErrorEntry {
             at_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
