@@ -12,6 +12,7 @@ pub mod job;
 pub mod observe;
 pub mod ops;
 pub mod record;
+pub mod serve;
 pub mod sink;
 pub mod source;
 pub mod wal;

@@ -89,3 +89,21 @@ fn window_not_a_multiple_of_the_batch_interval() {
         )
     );
 }
+
+#[test]
+fn a_join_of_streams_with_different_slides_is_refused_by_validate_and_run() {
+    let text = format!(
+        "{HEAD}\n[streams.w]\nfrom = \"lines\"\nop = \"window\"\nwindow = \"4s\"\nslide = \"2s\"\n\n[streams.joined]\nop = \"join\"\ninputs = [\"w\", \"lines\"]\n\n[sinks.out]\nfrom = \"joined\"\nkind = \"print\"\n"
+    );
+    let (job, err) = validate_error(&text);
+    let expected = format!(
+        "error: {}:16:16: stream `joined`: its inputs have different slide durations: `w` \
+         slides every 2s, `lines` slides every 1s (the batch interval); Spark refuses this too \
+         (\"Some of the DStreams have different slide durations\"), as the batches of the \
+         faster input at the times the slower one skips are never combined. Give every input \
+         the same slide, e.g. window the faster one with `slide = \"2s\"`\n",
+        job.job().display()
+    );
+    assert_eq!(err, expected);
+    assert_eq!(err_stderr(&job.run_virtual(4)), expected);
+}

@@ -30,6 +30,7 @@ fn every_example_job_validates() {
     for want in [
         "wordcount/job.toml",
         "stateful/job.toml",
+        "json/job.toml",
         "brokers/kafka-wordcount.toml",
         "brokers/redis-wordcount.toml",
         "brokers/nats-wordcount.toml",

@@ -182,3 +182,46 @@ path = "w"
     assert_eq!(read("w", 4000), vec![json!(2), json!(3)]);
     assert_eq!(read("w", 6000), Vec::<serde_json::Value>::new());
 }
+
+#[test]
+fn a_window_over_a_windowed_stream_slides_with_its_parent() {
+    // Spark's `window(length)` slides with its parent: `ww` has batches every 2 s, as `w`.
+    let job = JobDir::new(
+        r#"
+[job]
+name = "ww"
+
+[sources.n]
+kind = "queue"
+data = '[[1], [2], [3], [4], [5], [6]]'
+
+[streams.w]
+from = "n"
+op = "window"
+window = "2s"
+slide = "2s"
+
+[streams.ww]
+from = "w"
+op = "window"
+window = "4s"
+
+[sinks.out]
+from = "ww"
+kind = "files"
+path = "out"
+"#,
+    );
+    ok_stdout(&job.run_virtual(8));
+    let at = |t: i64| read_jsonl(&job.path(&format!("out/batch-{t}.jsonl")));
+    assert_eq!(at(2000), vec![json!(1), json!(2)]);
+    assert_eq!(at(4000), vec![json!(1), json!(2), json!(3), json!(4)]);
+    assert_eq!(at(6000), vec![json!(3), json!(4), json!(5), json!(6)]);
+    assert_eq!(at(8000), vec![json!(5), json!(6)]);
+    for odd in [1000, 3000, 5000, 7000] {
+        assert!(
+            !job.path(&format!("out/batch-{odd}.jsonl")).exists(),
+            "{odd}"
+        );
+    }
+}

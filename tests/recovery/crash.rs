@@ -220,7 +220,7 @@ fn a_changed_job_is_refused_with_what_changed() {
     );
     // Reset, and the job starts over.
     let reset = std::process::Command::new(crate::common::sluice())
-        .args(["checkpoint", "reset"])
+        .args(["checkpoint", "reset", "--yes"])
         .arg(dir.join("ckpt"))
         .output()
         .unwrap();

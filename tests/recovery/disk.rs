@@ -18,7 +18,7 @@ impl Drop for Mount {
 
 fn mount_tiny_tmpfs(at: &Path) -> Option<Mount> {
     let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", "size=128k", "tmpfs"])
         .arg(at)
         .stderr(std::process::Stdio::null())
         .status()
@@ -38,7 +38,8 @@ fn a_full_disk_fails_the_job_and_keeps_the_previous_checkpoint() {
         println!("SKIPPED: cannot mount a tmpfs here (needs root); the full-disk path is untested");
         return;
     };
-    // Fill the file system, then free six pages: room for about two checkpoints.
+    // Fill the file system, then free ten pages: room for the marker, the lock, the
+    // direct batch log and about two checkpoints.
     let mut fillers = Vec::new();
     for i in 0.. {
         let p = ckpt.join(format!("filler-{i}"));
@@ -48,7 +49,7 @@ fn a_full_disk_fails_the_job_and_keeps_the_previous_checkpoint() {
         }
         fillers.push(p);
     }
-    for p in fillers.drain(fillers.len() - 9..) {
+    for p in fillers.drain(fillers.len() - 10..) {
         std::fs::remove_file(p).unwrap();
     }
     let out = run_cmd(&job, BATCHES, &["--clock", "virtual"])

@@ -41,7 +41,7 @@ fn a_second_run_on_the_same_checkpoint_directory_is_refused() {
         "{stderr}"
     );
     let reset = Command::new(sluice())
-        .args(["checkpoint", "reset"])
+        .args(["checkpoint", "reset", "--yes"])
         .arg(&ckpt)
         .output()
         .unwrap();

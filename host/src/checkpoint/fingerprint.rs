@@ -148,12 +148,16 @@ impl Fingerprint {
         }
         for (name, v) in &section("plugins") {
             let t = table_of(v).cloned().unwrap_or_default();
-            let path = t.get("path").and_then(|p| p.as_str()).unwrap_or("");
-            let path = job_dir.join(path);
+            // A plugin named by its uploaded `name` (serve mode) has no path in the text;
+            // `job_fingerprint` hashes the file the server resolved it to.
+            let sha256 = match t.get("path").and_then(|p| p.as_str()) {
+                Some(path) => file_sha256(&job_dir.join(path))?,
+                None => String::new(),
+            };
             fp.plugins.insert(
                 name.clone(),
                 PluginFp {
-                    sha256: file_sha256(&path)?,
+                    sha256,
                     params: t
                         .get("params")
                         .map(json)

@@ -13,6 +13,7 @@ mod file;
 pub mod fingerprint;
 mod lock;
 mod meta;
+pub mod owned;
 mod recovery;
 mod runtime;
 mod setup;

@@ -30,10 +30,13 @@ impl Checkpointer {
             // batch end is logged), so a log left here is from an earlier life of the
             // directory and must not cut this run's batches.
             let stale = DirectLog::dir_of(&self.settings.dir);
-            if stale.exists() {
+            let segments = crate::wal::list_segments(&stale).map_err(invalid)?;
+            if !segments.is_empty() {
                 tracing::warn!(dir = %stale.display(),
                     "Removing a direct batch log without a checkpoint (from an earlier run).");
-                std::fs::remove_dir_all(&stale).map_err(|e| CheckpointError::io(&stale, e))?;
+                for (_, path) in segments {
+                    std::fs::remove_file(&path).map_err(|e| CheckpointError::io(&path, e))?;
+                }
             }
         }
         self.direct = Some(DirectLog::open(&self.settings.dir, after).map_err(invalid)?);

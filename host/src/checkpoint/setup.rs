@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::fingerprint::Fingerprint;
+use super::fingerprint::{file_sha256, Fingerprint};
 use super::meta::ClockName;
 use super::recovery::layout_of;
 use super::runtime::Checkpointer;
@@ -27,6 +27,12 @@ pub struct CheckpointFlags {
 pub fn job_fingerprint(doc: &JobDocument, nodes: &[Node]) -> Result<Fingerprint, CheckpointError> {
     let dir = doc.path.parent().unwrap_or(std::path::Path::new("."));
     let mut fp = Fingerprint::from_job(&doc.text, dir, doc.batch_ms())?;
+    for (name, plugin) in fp.plugins.iter_mut().filter(|(_, p)| p.sha256.is_empty()) {
+        let resolved = doc.file.plugins.get(name);
+        if let Some(path) = resolved.and_then(|c| c.get_ref().path.as_ref()) {
+            plugin.sha256 = file_sha256(&doc.resolve(path))?;
+        }
+    }
     for n in nodes {
         if let Some(layout) = layout_of(n.op.as_ref()) {
             fp.layouts.insert(n.name.clone(), layout);
@@ -64,6 +70,13 @@ pub fn checkpointer_for(
             })
         }
     };
+    // A file where the directory should be, found before anything is opened.
+    let usable = match &flags.dir {
+        Some(d) => crate::exec::preflight::usable_dir(d)
+            .map_err(|why| format!("checkpoint directory (--checkpoint-dir): {why}")),
+        None => crate::exec::preflight::checkpoint_dir(doc).map_err(|e| e.to_string()),
+    };
+    usable.map_err(|message| CheckpointError::Invalid { message })?;
     let settings = config.settings(dir);
     let fingerprint = job_fingerprint(doc, nodes)?;
     let job = doc.file.job.name.clone();

@@ -87,21 +87,28 @@ pub struct CheckpointStore {
 }
 
 impl CheckpointStore {
-    /// Opens (creating) `dir`, keeping the newest `keep` checkpoints (at least 1).
+    /// Opens (creating) `dir` for a job, marking it as a checkpoint directory (see
+    /// [`owned`](super::owned)), keeping the newest `keep` checkpoints (at least 1).
     ///
     /// # Errors
     /// [`CheckpointError::Io`] when the directory cannot be created.
     pub fn open(dir: &Path, keep: usize) -> Result<Self, CheckpointError> {
         std::fs::create_dir_all(dir.join("state")).map_err(|e| CheckpointError::io(dir, e))?;
+        super::owned::write_marker(dir)?;
+        Ok(Self::existing(dir, keep))
+    }
+
+    /// The store of an existing directory, creating and writing nothing (inspection).
+    pub fn existing(dir: &Path, keep: usize) -> Self {
         let slow = std::env::var(SLOW_ENV)
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_millis);
-        Ok(CheckpointStore {
+        CheckpointStore {
             dir: dir.to_owned(),
             keep: keep.max(1),
             slow,
-        })
+        }
     }
 
     /// The directory.
@@ -315,67 +322,30 @@ impl CheckpointStore {
                 }
             }
         }
+        // Only files Sluice writes: a state file no kept checkpoint needs, a temporary
+        // file left by a failed write; never anything else in the directory.
         let state = self.dir.join("state");
-        for dir in read_dir_paths(&state)? {
-            for f in read_dir_paths(&dir)? {
-                if !needed.contains(&f) {
-                    std::fs::remove_file(&f).map_err(|e| CheckpointError::io(&f, e))?;
-                }
-            }
-        }
-        for f in read_dir_paths(&self.dir)? {
-            let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
-            if name.is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp")) {
-                let _ = std::fs::remove_file(&f);
+        for f in super::owned::written_files(&self.dir)? {
+            let temporary = f
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            let unneeded = f.starts_with(&state) && !needed.contains(&f);
+            if unneeded || (temporary && f.parent() == Some(self.dir.as_path())) {
+                std::fs::remove_file(&f).map_err(|e| CheckpointError::io(&f, e))?;
             }
         }
         Ok(())
     }
 
-    /// Deletes every checkpoint, state file and write-ahead log in the directory (and
-    /// nothing else).
+    /// Deletes every checkpoint, state file and log segment in the directory, and
+    /// nothing else (see [`owned::written_files`](super::owned::written_files)). Returns
+    /// how many files were deleted.
     ///
     /// # Errors
     /// [`CheckpointError::Io`].
     pub fn reset(&self) -> Result<usize, CheckpointError> {
-        let mut removed = 0;
-        for f in read_dir_paths(&self.dir)? {
-            let name = f
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let ours =
-                name.starts_with(META_PREFIX) || name.starts_with('.') && name.ends_with(".tmp");
-            if ours && f.is_file() {
-                std::fs::remove_file(&f).map_err(|e| CheckpointError::io(&f, e))?;
-                removed += 1;
-            }
-        }
-        for sub in ["state", "wal", "wal-direct"] {
-            let p = self.dir.join(sub);
-            if p.exists() {
-                std::fs::remove_dir_all(&p).map_err(|e| CheckpointError::io(&p, e))?;
-            }
-        }
-        std::fs::create_dir_all(self.dir.join("state"))
-            .map_err(|e| CheckpointError::io(&self.dir, e))?;
-        Ok(removed)
-    }
-}
-
-/// The entries of a directory (none when it does not exist).
-///
-/// # Errors
-/// [`CheckpointError::Io`] when it exists but cannot be listed.
-pub fn read_dir_paths(dir: &Path) -> Result<Vec<PathBuf>, CheckpointError> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => {
-            let mut out: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-            out.sort();
-            Ok(out)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(CheckpointError::io(dir, e)),
+        let files = super::owned::written_files(&self.dir)?;
+        super::owned::delete(&self.dir, &files)
     }
 }
 

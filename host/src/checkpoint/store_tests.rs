@@ -156,15 +156,34 @@ fn reset_removes_only_checkpoint_files() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("keep.txt"), b"mine").unwrap();
     let store = CheckpointStore::open(dir.path(), 2).unwrap();
+    std::fs::write(dir.path().join("state/mine"), b"mine").unwrap();
     store
         .write(meta(1, None), vec![blob("s", false, b"f1")])
         .unwrap();
+    std::fs::write(store.state_dir("s").join("notes.txt"), b"mine").unwrap();
+    // Writing and retaining checkpoints leaves the user's files alone too.
+    let m2 = store
+        .write(meta(2, None), vec![blob("s", false, b"f2")])
+        .unwrap();
+    store
+        .write(meta(3, Some(&m2)), vec![blob("s", false, b"f3")])
+        .unwrap();
+    assert!(store.state_dir("s").join("notes.txt").is_file());
+    assert!(!store.state_path("s", 1, false).exists());
     for log in ["wal/src", "wal-direct"] {
         std::fs::create_dir_all(dir.path().join(log)).unwrap();
         std::fs::write(dir.path().join(log).join("000000000001.wal"), b"x").unwrap();
     }
-    assert_eq!(store.reset().unwrap(), 1);
+    // Two checkpoints, their two state files and two log segments.
+    assert_eq!(store.reset().unwrap(), 6);
     assert!(store.list().unwrap().is_empty());
     assert!(!dir.path().join("wal").exists() && !dir.path().join("wal-direct").exists());
-    assert!(dir.path().join("keep.txt").exists());
+    for kept in [
+        "keep.txt",
+        "state/mine",
+        "state/s/notes.txt",
+        super::super::owned::MARKER_FILE,
+    ] {
+        assert!(dir.path().join(kept).is_file(), "{kept}");
+    }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use sluice::checkpoint::{dir_name, CheckpointStore, DirLock, SourcePosition};
+use sluice::checkpoint::{dir_name, owned, CheckpointStore, DirLock, SourcePosition};
 use sluice::wal::{list_segments, read_segment, WriteAheadLog};
 
 /// `sluice checkpoint ...`
@@ -18,11 +18,18 @@ pub enum CheckpointCommand {
         /// The checkpoint directory.
         dir: PathBuf,
     },
-    /// Delete every checkpoint, state file and write-ahead log in a directory (the job
-    /// then starts from scratch; received but unprocessed input is lost).
+    /// Delete the checkpoints, state files and write-ahead logs in a checkpoint directory
+    /// (the job then starts from scratch; received but unprocessed input is lost).
+    ///
+    /// Refuses a directory Sluice did not create as a checkpoint directory, deletes only
+    /// the files Sluice writes there, lists them first and asks for confirmation (on a
+    /// terminal) unless `--yes` is given.
     Reset {
         /// The checkpoint directory.
         dir: PathBuf,
+        /// Delete without asking (needed when stdin is not a terminal).
+        #[arg(long, short)]
+        yes: bool,
     },
 }
 
@@ -34,20 +41,77 @@ impl CheckpointCommand {
                 print!("{}", inspect(&dir)?);
                 Ok(ExitCode::SUCCESS)
             }
-            CheckpointCommand::Reset { dir } => {
-                anyhow::ensure!(dir.is_dir(), "{}: no such directory", dir.display());
-                let store = CheckpointStore::open(&dir, 1)?;
-                // Never pull the state from under a running job.
-                let _lock = DirLock::acquire(&dir)?;
-                let n = store.reset()?;
-                println!(
-                    "{}: removed {n} checkpoints and all state and logs",
-                    dir.display()
-                );
-                Ok(ExitCode::SUCCESS)
-            }
+            CheckpointCommand::Reset { dir, yes } => reset(&dir, yes),
         }
     }
+}
+
+/// How many files `reset` lists before summing up the rest.
+const LISTED: usize = 20;
+
+/// `sluice checkpoint reset DIR [--yes]`.
+fn reset(dir: &Path, yes: bool) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(dir.exists(), "{}: no such directory", dir.display());
+    anyhow::ensure!(dir.is_dir(), "{}: not a directory", dir.display());
+    anyhow::ensure!(
+        owned::is_checkpoint_dir(dir)?,
+        "{}: not a Sluice checkpoint directory (it has no {} file and no checkpoint or log \
+         that Sluice wrote); nothing was deleted",
+        dir.display(),
+        owned::MARKER_FILE
+    );
+    // Never pull the state from under a running job.
+    let _lock = DirLock::acquire(dir)?;
+    // A directory from before the marker existed gets one, so that it stays recognised.
+    owned::write_marker(dir)?;
+    let files = owned::written_files(dir)?;
+    if files.is_empty() {
+        println!("{}: no checkpoint, state or log to delete", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "{}: deleting {} file(s), {bytes} bytes (checkpoints, state and logs; nothing else):",
+        dir.display(),
+        files.len()
+    );
+    for f in files.iter().take(LISTED) {
+        println!("  {}", f.strip_prefix(dir).unwrap_or(f).display());
+    }
+    if files.len() > LISTED {
+        println!("  ... and {} more", files.len() - LISTED);
+    }
+    if !yes && !confirmed(dir)? {
+        println!("Nothing deleted.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let n = owned::delete(dir, &files)?;
+    println!(
+        "{}: deleted {n} file(s); the job's next run starts from scratch",
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on the terminal; without one, refuses with the hint to pass `--yes`.
+fn confirmed(dir: &Path) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "{}: not deleting without confirmation (stdin is not a terminal); run \
+         `sluice checkpoint reset --yes {}` to delete the files listed above",
+        dir.display(),
+        dir.display()
+    );
+    print!("Delete them? [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
 fn position(p: &SourcePosition) -> String {
@@ -64,7 +128,7 @@ fn position(p: &SourcePosition) -> String {
 /// When the directory cannot be read.
 pub fn inspect(dir: &Path) -> anyhow::Result<String> {
     anyhow::ensure!(dir.is_dir(), "{}: no such directory", dir.display());
-    let store = CheckpointStore::open(dir, usize::MAX)?;
+    let store = CheckpointStore::existing(dir, usize::MAX);
     let mut out = String::new();
     let indices = store.list()?;
     writeln!(out, "{}: {} checkpoint(s)", dir.display(), indices.len())?;

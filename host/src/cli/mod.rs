@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod checkpoint;
+mod client;
 mod plugin;
 mod run;
+mod serve;
 mod validate;
 
 /// Sluice: micro-batch stream processing with WebAssembly plugins.
@@ -29,6 +31,18 @@ enum Command {
     /// Inspect and test plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run the multi-tenant server (see docs/serve.md).
+    Serve(serve::ServeCommand),
+    /// Upload plugins and submit a job to a server.
+    Submit(client::SubmitCommand),
+    /// List the jobs on a server.
+    Jobs(client::JobsCommand),
+    /// Show a job's state and last batches.
+    Status(client::JobIdCommand),
+    /// Stop a job after its current batch.
+    Stop(client::JobIdCommand),
+    /// Show a job's log (events and batch lines).
+    Logs(client::JobIdCommand),
 }
 
 impl Cli {
@@ -39,6 +53,12 @@ impl Cli {
             Command::Validate(cmd) => cmd.execute(),
             Command::Plugin(cmd) => cmd.execute(),
             Command::Checkpoint(cmd) => cmd.execute(),
+            Command::Serve(cmd) => cmd.execute(),
+            Command::Submit(cmd) => cmd.execute(),
+            Command::Jobs(cmd) => cmd.execute(),
+            Command::Status(cmd) => cmd.status(),
+            Command::Stop(cmd) => cmd.stop(),
+            Command::Logs(cmd) => cmd.logs(),
         }
     }
 }

@@ -16,12 +16,14 @@ pub struct ValidateCommand {
 }
 
 impl ValidateCommand {
-    /// Checks the job: syntax, fields, references, cycles, windows, plugins and their
-    /// functions, sources' data. Prints a summary on success.
+    /// Checks the job: syntax, fields, references, cycles, windows and slides, plugins
+    /// and their functions, sources' data, output and checkpoint directories, that it has
+    /// a sink. Prints a summary on success.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let doc = JobDocument::load(&self.job)?;
         let runtime = WasmRuntime::new(RuntimeConfig::from_env())?;
         let plan = Plan::build(&doc, &runtime, PlanMode::Validate)?;
+        doc.check_has_sink()?;
         println!(
             "{}: ok: job `{}`, {} source(s), {} stream(s) in {} stage(s), {} sink(s), {} plugin(s)",
             self.job.display(),

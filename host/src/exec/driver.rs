@@ -50,6 +50,19 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// `--checkpoint-dir` and `--allow-plugin-change`.
     pub checkpoint: CheckpointFlags,
+    /// Called with the report of every batch once it completed (`sluice serve` keeps
+    /// them for the job's status and log).
+    pub on_batch: Option<BatchHook>,
+}
+
+/// A callback that receives each batch's report.
+#[derive(Clone)]
+pub struct BatchHook(pub Arc<dyn Fn(&BatchReport) + Send + Sync>);
+
+impl std::fmt::Debug for BatchHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BatchHook")
+    }
 }
 
 /// What a run did.
@@ -276,6 +289,9 @@ fn run_job(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
             .filter(|s| s.index == done + 1);
         if let Some(o) = &options.observer {
             o.batch_done(&report);
+        }
+        if let Some(hook) = &options.on_batch {
+            (hook.0)(&report);
         }
         if !options.quiet {
             match options.progress {

@@ -7,10 +7,11 @@ mod driver;
 mod executor;
 mod observer;
 mod plan;
+pub mod preflight;
 mod progress;
 mod stop;
 
-pub use driver::{run, ClockKind, RunOptions, RunSummary};
+pub use driver::{run, BatchHook, ClockKind, RunOptions, RunSummary};
 pub use executor::{BatchReport, ExecSettings, Executor, SourceReport, StageTime};
 pub use observer::RunObserver;
 pub use plan::{Node, Plan, PlanMode, SinkSlot, SourceSpec};

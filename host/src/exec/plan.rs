@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::ExecError;
 use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig, SourceConfig};
@@ -92,6 +93,9 @@ impl Plan {
         mode: PlanMode,
     ) -> Result<Plan, ExecError> {
         let f = &doc.file;
+        if mode == PlanMode::Run {
+            doc.check_has_sink()?;
+        }
         let plugins = load_plugins(doc, runtime)?;
         let batch_ms = doc.batch_ms();
 
@@ -99,10 +103,10 @@ impl Plan {
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         for (name, config) in &f.sources {
             index.insert(name.clone(), sources.len());
-            sources.push((
-                name.clone(),
-                build_source(doc, name, config.get_ref(), batch_ms)?,
-            ));
+            let started = Instant::now();
+            let source = build_source(doc, name, config.get_ref(), batch_ms)?;
+            slow_start(started, "source", name);
+            sources.push((name.clone(), source));
         }
 
         // How many readers each stream has (streams and sinks): only a stream with exactly
@@ -198,6 +202,11 @@ impl Plan {
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
+        // What opening the outputs would fail on, found before anything is created.
+        super::preflight::output_dirs(doc)?;
+        if mode == PlanMode::Validate {
+            super::preflight::checkpoint_dir(doc)?;
+        }
         let mut sinks = Vec::new();
         let mut dead_letter = None;
         if mode == PlanMode::Run {
@@ -238,6 +247,20 @@ impl Plan {
     }
 }
 
+/// Start-up work that takes this long is logged, so that a slow start is explained.
+const SLOW_START: Duration = Duration::from_millis(500);
+
+/// Logs the opening of `what` `name`, begun at `started`, when it was slow.
+fn slow_start(started: Instant, what: &str, name: &str) {
+    let took = started.elapsed();
+    if took >= SLOW_START {
+        tracing::info!(
+            took_ms = took.as_millis() as u64,
+            "Opening {what} `{name}` took long."
+        );
+    }
+}
+
 fn load_plugins(
     doc: &JobDocument,
     runtime: &Arc<WasmRuntime>,
@@ -245,7 +268,28 @@ fn load_plugins(
     let mut plugins = BTreeMap::new();
     for (name, config) in &doc.file.plugins {
         let c: &PluginConfig = config.get_ref();
-        let path = doc.resolve(&c.path);
+        let path = match (&c.path, &c.name) {
+            (Some(p), None) => doc.resolve(p),
+            (None, Some(uploaded)) => {
+                return Err(doc
+                    .error(
+                        Some(config.span()),
+                        format!(
+                            "plugin `{name}`: `name = \"{uploaded}\"` names a plugin uploaded \
+                             to `sluice serve`; to run the job here, give the module's `path`"
+                        ),
+                    )
+                    .into())
+            }
+            _ => {
+                return Err(doc
+                    .error(
+                        Some(config.span()),
+                        format!("plugin `{name}`: set exactly one of `path` and `name`"),
+                    )
+                    .into())
+            }
+        };
         if !path.is_file() {
             return Err(doc
                 .error(
@@ -267,12 +311,14 @@ fn load_plugins(
         limits.fuel = c.limits.fuel;
         let params = serde_json::to_value(&c.params)
             .map_err(|e| doc.error(Some(config.span()), format!("plugin `{name}`: params: {e}")))?;
+        let started = Instant::now();
         let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|source| {
             ExecError::Plugin {
                 plugin: name.clone(),
                 source,
             }
         })?;
+        slow_start(started, "plugin", name);
         plugins.insert(name.clone(), plugin);
     }
     Ok(plugins)

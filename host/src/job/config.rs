@@ -101,12 +101,18 @@ pub struct DeadLetterConfig {
     pub path: PathBuf,
 }
 
-/// `[plugins.NAME]`: a WebAssembly module and how to run it.
+/// `[plugins.NAME]`: a WebAssembly module and how to run it. The module is named by
+/// exactly one of `path` (a file, for `sluice run`) and `name` (a plugin uploaded to
+/// `sluice serve`, which resolves it to its stored file before the plan is built).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginConfig {
     /// The `.wasm` file, relative to the job file.
-    pub path: PathBuf,
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The name the plugin was uploaded under (`sluice serve` only).
+    #[serde(default)]
+    pub name: Option<String>,
     /// Parameters handed to the plugin's `sluice_init`.
     #[serde(default = "empty_table")]
     pub params: toml::Value,

@@ -11,9 +11,13 @@ pub struct Topology {
     /// Derived streams in an order where every stream comes after its parents (sources
     /// come first and are not listed).
     pub order: Vec<String>,
+    /// The slide of every source and stream in milliseconds (Spark's `slideDuration`):
+    /// the times at which it produces a batch are the multiples of it.
+    pub slides: BTreeMap<String, i64>,
 }
 
-/// Checks names, references, cycles and window durations; returns the topological order.
+/// Checks names, references, cycles, window durations and slides; returns the topological
+/// order and the slides.
 pub(super) fn check(doc: &JobDocument) -> Result<Topology, JobError> {
     let f = &doc.file;
     let batch_ms = doc.batch_ms();
@@ -48,14 +52,7 @@ pub(super) fn check(doc: &JobDocument) -> Result<Topology, JobError> {
             "[job] error_policy = \"dead_letter\" needs `dead_letter = { path = \"...\" }`",
         ));
     }
-    for (name, source) in &f.sources {
-        if f.streams.contains_key(name) {
-            return Err(doc.error(
-                Some(source.span()),
-                format!("`{name}` is both a source and a stream; names must be unique"),
-            ));
-        }
-    }
+    check_sources(doc)?;
     let known = |name: &str| f.sources.contains_key(name) || f.streams.contains_key(name);
     let names = || {
         f.sources
@@ -129,7 +126,64 @@ pub(super) fn check(doc: &JobDocument) -> Result<Topology, JobError> {
         return Err(doc.error(None, "the job has no [sources.*]"));
     }
     let order = topological_order(doc)?;
-    Ok(Topology { order })
+    let slides = super::slides::check(doc, &order)?;
+    Ok(Topology { order, slides })
+}
+
+impl JobDocument {
+    /// Checks that running the job would compute something: it has a sink. (Spark refuses
+    /// to start such a job: "No output operations registered, so nothing to execute".)
+    /// Not part of [`JobDocument::load`], since a library user may drive the streams
+    /// without sinks.
+    ///
+    /// # Errors
+    /// A [`JobError`] about the file, suggesting a sink for its last stream.
+    pub fn check_has_sink(&self) -> Result<(), JobError> {
+        if !self.file.sinks.is_empty() {
+            return Ok(());
+        }
+        let last = self
+            .topology
+            .order
+            .last()
+            .or_else(|| self.file.sources.keys().next())
+            .map_or("STREAM", String::as_str);
+        Err(self.error(
+            None,
+            format!(
+                "the job has no sinks, so running it would compute nothing (Spark: \"No \
+                 output operations registered, so nothing to execute\"). Add one, e.g. \
+                 `[sinks.out]` with `from = \"{last}\"` and `kind = \"print\"`"
+            ),
+        ))
+    }
+}
+
+/// Source names that are also stream names, and generator vocabularies beyond the limit.
+fn check_sources(doc: &JobDocument) -> Result<(), JobError> {
+    let f = &doc.file;
+    for (name, source) in &f.sources {
+        if f.streams.contains_key(name) {
+            return Err(doc.error(
+                Some(source.span()),
+                format!("`{name}` is both a source and a stream; names must be unique"),
+            ));
+        }
+        if let super::SourceConfig::Generator(g) = source.get_ref() {
+            if g.vocabulary > super::MAX_VOCABULARY {
+                return Err(doc.error(
+                    Some(doc.field_span(source.span(), "vocabulary")),
+                    format!(
+                        "source `{name}`: vocabulary = {} is more words than the generator \
+                         can draw from (at most {})",
+                        g.vocabulary,
+                        super::MAX_VOCABULARY
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Depth-first order over streams by name; a back edge is a cycle, reported in full.

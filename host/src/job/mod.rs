@@ -8,6 +8,7 @@
 mod config;
 mod graph;
 mod sinks;
+mod slides;
 mod sources;
 mod streams;
 mod units;
@@ -22,6 +23,7 @@ pub use graph::Topology;
 pub use sinks::{FilesSinkConfig, PrintSinkConfig, SinkConfig, SinkKind, StdoutSinkConfig};
 pub use sources::{
     FilesSourceConfig, Format, GeneratorConfig, QueueConfig, SourceConfig, StdinConfig, TcpConfig,
+    MAX_VOCABULARY,
 };
 pub use streams::{FnOp, FnRef, NoArgs, OpConfig, ReduceByKeyConfig, StreamConfig};
 pub use units::{parse_duration, parse_size, ByteSize, DurationMs};
@@ -121,6 +123,23 @@ impl JobDocument {
             .unwrap_or(rest.len() - value_start);
         let start = key_span.end + value_start;
         start..start + rest[value_start..value_start + value_len].trim_end().len()
+    }
+
+    /// The span of the header `[name]` of a top-level table, when the file has one (for
+    /// tables that are not `Spanned`, such as `[job]` and `[checkpoint]`).
+    pub fn table_span(&self, name: &str) -> Option<Range<usize>> {
+        let header = format!("[{name}]");
+        let mut at = 0;
+        for line in self.text.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            let rest = trimmed.strip_prefix(header.as_str()).map(str::trim);
+            if rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
+                let start = at + line.len() - trimmed.len();
+                return Some(start..start + header.len());
+            }
+            at += line.len();
+        }
+        None
     }
 
     /// Resolves a path written in the job file against the file's directory.

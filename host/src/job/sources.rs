@@ -61,7 +61,8 @@ pub struct GeneratorConfig {
     /// Words per line (text).
     #[serde(default = "default_words")]
     pub words_per_line: usize,
-    /// Size of the vocabulary words are drawn from.
+    /// Size of the vocabulary words are drawn from, at most [`MAX_VOCABULARY`] (words are
+    /// computed when drawn, so size costs nothing).
     #[serde(default = "default_vocabulary")]
     pub vocabulary: usize,
     /// Seed of the pseudo-random sequence.
@@ -78,6 +79,9 @@ const fn default_rate() -> u64 {
 const fn default_words() -> usize {
     10
 }
+/// The largest generator vocabulary: 2^32 words (the generator draws 32-bit numbers).
+pub const MAX_VOCABULARY: usize = 1 << 32;
+
 const fn default_vocabulary() -> usize {
     10_000
 }

@@ -10,6 +10,7 @@ use crate::ops::config::{
     CombineConfig, EventTimeConfig, KeyedConfig, MapWithStateConfig, ReduceConfig,
     ReduceWindowConfig, RepartitionConfig, TransformConfig, UpdateStateConfig, WindowConfig,
 };
+use crate::ops::json::config::{FilterConfig, KeyByConfig, SelectConfig};
 
 /// A derived stream.
 #[derive(Debug, Deserialize)]
@@ -45,8 +46,9 @@ pub type FnRef = String;
 pub enum OpConfig {
     /// One record in, one out: a plugin transform function.
     Map(FnOp),
-    /// Keeps the records the plugin returns.
-    Filter(FnOp),
+    /// Keeps the records the plugin returns (`fn`), or those whose `field` compares true
+    /// (`cmp`, `value`), in the host.
+    Filter(FilterConfig),
     /// One record in, any number out.
     FlatMap(FnOp),
     /// The plugin sees each whole partition (also empty ones).
@@ -61,6 +63,15 @@ pub enum OpConfig {
     Glom(NoArgs),
     /// The stream unchanged.
     Identity(NoArgs),
+    // Built-in record operations, in the host (settings in `ops::json::config`).
+    /// Pairs `[key, value]` from fields of each record.
+    KeyBy(KeyByConfig),
+    /// Keeps and/or renames fields.
+    Select(SelectConfig),
+    /// A string record (a text line) becomes the value its JSON encodes.
+    ParseJson(NoArgs),
+    /// Each record becomes a string, its JSON text.
+    ToJson(NoArgs),
     /// One record per batch: the number of records (`0` for an empty batch).
     Count(NoArgs),
     /// Combines the values of each key with a built-in (`sum`, `count`, `min`, `max`) or a
@@ -129,6 +140,10 @@ impl OpConfig {
             OpConfig::FlatMapValues(_) => "flat_map_values",
             OpConfig::Glom(_) => "glom",
             OpConfig::Identity(_) => "identity",
+            OpConfig::KeyBy(_) => "key_by",
+            OpConfig::Select(_) => "select",
+            OpConfig::ParseJson(_) => "parse_json",
+            OpConfig::ToJson(_) => "to_json",
             OpConfig::Count(_) => "count",
             OpConfig::ReduceByKey(_) => "reduce_by_key",
             OpConfig::Union(_) => "union",
@@ -158,23 +173,32 @@ impl OpConfig {
         }
     }
 
-    /// The durations that must be multiples of the batch interval (windows, slides), with
-    /// their field names. `sluice validate` checks them.
-    pub fn durations(&self) -> Vec<(&'static str, DurationMs)> {
-        let window = |w: DurationMs, s: Option<DurationMs>| {
-            let mut d = vec![("window", w)];
-            d.extend(s.map(|s| ("slide", s)));
-            d
-        };
+    /// The window length and slide of a windowed operation (Spark's `window`,
+    /// `reduceByKeyAndWindow`, …); `None` for the others. `event_time_window`'s windows
+    /// are in event time, not batch time, so it is not one.
+    pub fn window_and_slide(&self) -> Option<(DurationMs, Option<DurationMs>)> {
         match self {
             OpConfig::Window(c)
             | OpConfig::CountByWindow(c)
             | OpConfig::CountByValueAndWindow(c)
-            | OpConfig::GroupByKeyAndWindow(c) => window(c.window, c.slide),
+            | OpConfig::GroupByKeyAndWindow(c) => Some((c.window, c.slide)),
             OpConfig::ReduceByWindow(c) | OpConfig::ReduceByKeyAndWindow(c) => {
-                window(c.window, c.slide)
+                Some((c.window, c.slide))
             }
-            _ => Vec::new(),
+            _ => None,
+        }
+    }
+
+    /// The durations that must be multiples of the batch interval (windows, slides), with
+    /// their field names. `sluice validate` checks them.
+    pub fn durations(&self) -> Vec<(&'static str, DurationMs)> {
+        match self.window_and_slide() {
+            Some((w, s)) => {
+                let mut d = vec![("window", w)];
+                d.extend(s.map(|s| ("slide", s)));
+                d
+            }
+            None => Vec::new(),
         }
     }
 }

@@ -65,3 +65,71 @@ fn bad_durations_are_explained() {
         "{err}"
     );
 }
+
+/// `lines` (a source, 1 s), `w` (a 2 s window sliding every 2 s) and `m` (a map of `w`).
+const SLIDES: &str = "[streams.w]\nfrom = \"lines\"\nop = \"window\"\nwindow = \"2s\"\nslide = \"2s\"\n[streams.m]\nfrom = \"w\"\nop = \"map\"\nfn = \"p.f\"\n";
+
+#[test]
+fn multi_parent_streams_need_one_slide() {
+    for op in [
+        "union",
+        "join",
+        "left_outer_join",
+        "right_outer_join",
+        "full_outer_join",
+        "cogroup",
+        "transform_with",
+        "context_transform",
+    ] {
+        let f = if op.contains("transform") {
+            "fn = \"p.f\"\n"
+        } else {
+            ""
+        };
+        let err = parse(&format!(
+            "{HEAD}{SLIDES}[streams.j]\ninputs = [\"m\", \"lines\"]\nop = \"{op}\"\n{f}"
+        ))
+        .unwrap_err();
+        assert!(
+            err.starts_with(
+                "job.toml:16:16: stream `j`: its inputs have different slide durations: `m` \
+                 slides every 2s, `lines` slides every 1s (the batch interval); Spark refuses \
+                 this too (\"Some of the DStreams have different slide durations\")"
+            ),
+            "{op}: {err}"
+        );
+        assert!(
+            err.ends_with("window the faster one with `slide = \"2s\"`"),
+            "{err}"
+        );
+    }
+    // Inputs of one slide (here both derived from the 2 s window) are fine.
+    let doc = parse(&format!(
+        "{HEAD}{SLIDES}[streams.j]\ninputs = [\"m\", \"w\"]\nop = \"join\"\n"
+    ))
+    .unwrap();
+    let slides = &doc.topology.slides;
+    assert_eq!(
+        (slides["lines"], slides["w"], slides["m"], slides["j"]),
+        (1000, 2000, 2000, 2000)
+    );
+}
+
+#[test]
+fn windows_over_windows_follow_the_parent_slide() {
+    let err = parse(&format!(
+        "{HEAD}{SLIDES}[streams.ww]\nfrom = \"m\"\nop = \"count_by_window\"\nwindow = \"3s\"\n"
+    ))
+    .unwrap_err();
+    assert_eq!(
+        err,
+        "job.toml:18:10: stream `ww`: window = 3s is not a multiple of the slide of its \
+         parent `m` (2s): a window over a windowed stream covers whole slides of it"
+    );
+    // The slide defaults to the parent's, as Spark's `window(length)`.
+    let doc = parse(&format!(
+        "{HEAD}{SLIDES}[streams.ww]\nfrom = \"m\"\nop = \"window\"\nwindow = \"4s\"\n"
+    ))
+    .unwrap();
+    assert_eq!(doc.topology.slides["ww"], 2000);
+}

@@ -146,6 +146,10 @@ pub fn build(op: &OpConfig, cx: &BuildContext<'_>) -> Built {
         }
         OpConfig::Map(_)
         | OpConfig::Filter(_)
+        | OpConfig::KeyBy(_)
+        | OpConfig::Select(_)
+        | OpConfig::ParseJson(_)
+        | OpConfig::ToJson(_)
         | OpConfig::FlatMap(_)
         | OpConfig::MapPartitions(_)
         | OpConfig::MapValues(_)
@@ -214,7 +218,7 @@ fn window_spec(
 ) -> Result<WindowSpec, JobError> {
     let w = cx.batch_multiple("window", window)?;
     let s = slide.map(|s| cx.batch_multiple("slide", s)).transpose()?;
-    WindowSpec::new(cx.stream, w, s, cx.doc.batch_ms()).map_err(|e| {
+    WindowSpec::new(cx.stream, w, s, cx.parent_slide()).map_err(|e| {
         cx.error(
             cx.field_span("window"),
             e.to_string()

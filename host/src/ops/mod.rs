@@ -30,6 +30,7 @@ pub mod group_by_key;
 pub mod group_window;
 pub mod identity;
 pub mod join;
+pub mod json;
 pub mod key_table;
 pub mod keyed;
 pub mod map_with_state;

@@ -1,5 +1,5 @@
 //! Narrow operations (map, filter, flat_map, map_partitions, map_values, flat_map_values,
-//! glom, identity), fused: a [`NarrowChain`] runs consecutive steps on each partition back
+//! glom, identity, and the built-in record operations of `ops/json/`), fused: a [`NarrowChain`] runs consecutive steps on each partition back
 //! to back, partitions in parallel on rayon, without materialising the batches between.
 
 use std::sync::Arc;
@@ -29,6 +29,9 @@ pub enum NarrowStep {
     Glom,
     /// Unchanged.
     Identity,
+    /// A built-in record operation (`key_by`, `select`, `filter` on a field,
+    /// `parse_json`, `to_json`), run in the host.
+    Json(super::json::JsonStep),
 }
 
 impl NarrowStep {
@@ -43,6 +46,7 @@ impl NarrowStep {
             NarrowStep::FlatMapValues(_) => "flat_map_values",
             NarrowStep::Glom => "glom",
             NarrowStep::Identity => "identity",
+            NarrowStep::Json(s) => s.kind(),
         }
     }
 
@@ -74,6 +78,7 @@ impl NarrowStep {
                 Ok(out)
             }
             NarrowStep::Identity => Ok(input.clone()),
+            NarrowStep::Json(s) => s.run(input, cx),
         }
     }
 }

@@ -41,6 +41,16 @@ impl BuildContext<'_> {
             .field_span(self.doc.file.streams[self.stream].span(), field)
     }
 
+    /// The slide of the first parent in milliseconds: the batch interval unless it is
+    /// windowed. A window's slide defaults to it (Spark's `window(length)`).
+    pub fn parent_slide(&self) -> i64 {
+        self.inputs
+            .first()
+            .and_then(|p| self.doc.topology.slides.get(p))
+            .copied()
+            .unwrap_or_else(|| self.doc.batch_ms())
+    }
+
     /// Checks the number of parents.
     ///
     /// # Errors
@@ -141,13 +151,18 @@ pub fn build(op: &OpConfig, cx: &BuildContext<'_>) -> Result<Built, JobError> {
     };
     match op {
         OpConfig::Map(c) => narrow(NarrowStep::Map(cx.plugin_fn(&c.func)?)),
-        OpConfig::Filter(c) => narrow(NarrowStep::Filter(cx.plugin_fn(&c.func)?)),
         OpConfig::FlatMap(c) => narrow(NarrowStep::FlatMap(cx.plugin_fn(&c.func)?)),
         OpConfig::MapPartitions(c) => narrow(NarrowStep::MapPartitions(cx.plugin_fn(&c.func)?)),
         OpConfig::MapValues(c) => narrow(NarrowStep::MapValues(cx.plugin_fn(&c.func)?)),
         OpConfig::FlatMapValues(c) => narrow(NarrowStep::FlatMapValues(cx.plugin_fn(&c.func)?)),
         OpConfig::Glom(_) => narrow(NarrowStep::Glom),
         OpConfig::Identity(_) => narrow(NarrowStep::Identity),
+        // Built-in record operations (and `filter` in both forms): `ops/json/`.
+        OpConfig::Filter(_)
+        | OpConfig::KeyBy(_)
+        | OpConfig::Select(_)
+        | OpConfig::ParseJson(_)
+        | OpConfig::ToJson(_) => narrow(super::json::build(op, cx)?),
         OpConfig::Count(_) => {
             cx.expect_inputs("count", 1)?;
             Ok(Built::Operator(Box::new(Count)))

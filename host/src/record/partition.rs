@@ -85,6 +85,28 @@ impl Partition {
         self.ends.push(self.buf.len() as u32);
     }
 
+    /// Appends one record written by `write`, which must write exactly one value when it
+    /// succeeds; when it fails, whatever it wrote is removed and its error returned.
+    ///
+    /// # Errors
+    /// The error of `write`.
+    pub fn try_push_with<E>(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let start = self.buf.len();
+        match write(&mut self.buf) {
+            Ok(()) => {
+                self.ends.push(self.buf.len() as u32);
+                Ok(())
+            }
+            Err(e) => {
+                self.buf.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
     /// Appends every record of `other`.
     pub fn extend_from(&mut self, other: &Partition) {
         let base = self.buf.len() as u32;

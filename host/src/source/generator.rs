@@ -7,14 +7,12 @@
 //! records where the JSON ids continue, and a replay cut at a recorded end takes the same
 //! count again.
 
-use std::sync::Arc;
-
 use rayon::prelude::*;
 use serde_json::Value;
 use sluice_abi::msgpack;
 
 use super::{DirectSource, SourceBatch, SourceError};
-use crate::job::{Format, GeneratorConfig};
+use crate::job::{Format, GeneratorConfig, MAX_VOCABULARY};
 use crate::ops::BatchTime;
 use crate::record::{Batch, Partition};
 
@@ -25,22 +23,28 @@ const SYLLABLES_V: &[u8] = b"aeiou";
 /// for distinct `i` (the first syllable is digit 0 of `i` in base 100, each later one digit
 /// d shifted by digit 0, so words vary in every syllable).
 pub fn vocabulary_word(i: usize) -> String {
-    let syllable = |s: usize, out: &mut String| {
-        out.push(SYLLABLES_C[s / 5] as char);
-        out.push(SYLLABLES_V[s % 5] as char);
+    let mut out = Vec::new();
+    push_word(i, &mut out);
+    out.into_iter().map(char::from).collect()
+}
+
+/// Appends [`vocabulary_word`]`(i)` to `out` (ASCII). Words are computed when drawn, so a
+/// vocabulary of any size costs no memory and no start-up time.
+pub fn push_word(i: usize, out: &mut Vec<u8>) {
+    let mut syllable = |s: usize| {
+        out.push(SYLLABLES_C[s / 5]);
+        out.push(SYLLABLES_V[s % 5]);
     };
     let first = i % 100;
-    let mut out = String::new();
-    syllable(first, &mut out);
+    syllable(first);
     let mut n = i / 100;
     loop {
-        syllable((n % 100 + first * 37) % 100, &mut out);
+        syllable((n % 100 + first * 37) % 100);
         n /= 100;
         if n == 0 {
             break;
         }
     }
-    out
 }
 
 /// A seeded generator of text lines or JSON records.
@@ -52,7 +56,9 @@ pub struct GeneratorSource {
     words_per_line: usize,
     partitions: usize,
     seed: u64,
-    words: Arc<Vec<String>>,
+    /// Words are drawn from `0..vocabulary` (at most `MAX_VOCABULARY`, checked when the
+    /// job is loaded, so that the draw's arithmetic cannot overflow).
+    vocabulary: usize,
     next: u64,
     /// The JSON id of the next batch's first record.
     next_id: u64,
@@ -64,7 +70,7 @@ pub struct GeneratorSource {
 impl GeneratorSource {
     /// A generator for batches of `batch_ms` milliseconds.
     pub fn new(name: &str, config: &GeneratorConfig, batch_ms: i64) -> Self {
-        let vocabulary = config.vocabulary.max(1);
+        let vocabulary = config.vocabulary.clamp(1, MAX_VOCABULARY);
         GeneratorSource {
             name: name.to_owned(),
             format: config.format,
@@ -72,7 +78,7 @@ impl GeneratorSource {
             words_per_line: config.words_per_line.max(1),
             partitions: config.partitions.unwrap_or(2).max(1),
             seed: config.seed,
-            words: Arc::new((0..vocabulary).map(vocabulary_word).collect()),
+            vocabulary,
             next: 1,
             next_id: 0,
             batch_ms,
@@ -109,25 +115,25 @@ impl GeneratorSource {
         let (lo, hi) = (p * n / self.partitions, (p + 1) * n / self.partitions);
         let count = hi - lo;
         let mut rng = Rng::new(self.seed, k, p as u64);
-        let words = &self.words;
         let mut part = Partition::with_capacity(count, count * (self.words_per_line * 6 + 3));
         let mut line: Vec<u8> = Vec::with_capacity(self.words_per_line * 12);
         for j in lo..hi {
+            line.clear();
             match self.format {
                 Format::Text => {
-                    line.clear();
                     for w in 0..self.words_per_line {
                         if w > 0 {
                             line.push(b' ');
                         }
-                        line.extend_from_slice(words[rng.below(words.len())].as_bytes());
+                        push_word(rng.below(self.vocabulary), &mut line);
                     }
                     // Vocabulary words are ASCII, so the line is UTF-8.
                     let s = std::str::from_utf8(&line).unwrap_or_default();
                     part.push_with(|b| msgpack::write_str(b, s));
                 }
                 Format::Json => {
-                    let word = &words[rng.below(words.len())];
+                    push_word(rng.below(self.vocabulary), &mut line);
+                    let word = std::str::from_utf8(&line).unwrap_or_default();
                     let value = rng.below(100) as i64;
                     part.push_with(|b| {
                         msgpack::write_map_len(b, 3);
@@ -278,6 +284,28 @@ mod tests {
         // Positions written before `next_id` existed continue the old ids.
         b.seek(&serde_json::json!({"next_batch": 3})).unwrap();
         assert_eq!(b.position()["next_id"], 2000);
+    }
+
+    #[test]
+    fn words_are_computed_as_before_and_any_vocabulary_starts_at_once() {
+        // The words the generator drew from a precomputed table before they were lazy.
+        for (i, word) in [
+            (0, "baba"),
+            (7, "cipu"),
+            (99, "zuro"),
+            (100, "babe"),
+            (12345, "maxose"),
+            (99_999_999, "zuririri"),
+            (4_294_967_295, "zaxidecupi"),
+        ] {
+            assert_eq!(vocabulary_word(i), word);
+        }
+        let config: GeneratorConfig =
+            toml::from_str("rate = 100\nvocabulary = 4294967296\nformat = \"json\"").unwrap();
+        let started = std::time::Instant::now();
+        let mut g = GeneratorSource::new("g", &config, 1000);
+        assert_eq!(g.next_batch(1000).unwrap().batch.unwrap().len(), 100);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub use direct_log::DirectLog;
 pub use record::WalRecord;
-pub use segment::{read_segment, SegmentRead, SegmentWriter};
+pub use segment::{read_segment, SegmentRead, SegmentWriter, SEGMENT_HEADER};
 pub use source_log::{list_segments, LoggedBlock, SegmentInfo, SourceLog};
 
 use crate::checkpoint::dir_name;
