@@ -96,7 +96,10 @@ fn prometheus_scrapes_the_job_and_answers_a_query() {
         "Prometheus to scrape Sluice",
         || {
             std::net::TcpStream::connect(addr).ok()?;
-            let answer = get_json(addr, query);
+            // 503 until the server is ready.
+            let (status, _, body) = get(addr, query, "application/json");
+            let answer: serde_json::Value =
+                serde_json::from_str(&body).ok().filter(|_| status == 200)?;
             let result = answer["data"]["result"].as_array()?.first()?.clone();
             let v: f64 = result["value"][1].as_str()?.parse().ok()?;
             (v >= 2.0).then_some(result)
