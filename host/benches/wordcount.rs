@@ -4,7 +4,9 @@
 //! clock) — and the same pipeline as a plain native Rust program, for a ratio.
 //!
 //! `cargo bench -p sluice --bench wordcount`. Knobs: `SLUICE_BENCH_LINES` (lines per
-//! batch, default 200000), `SLUICE_BENCH_BATCHES` (default 8).
+//! batch, default 200000), `SLUICE_BENCH_BATCHES` (default 8), `SLUICE_BENCH_OBSERVE_PAIRS`
+//! (generator runs with and without `--ui`, alternating, for the cost of metrics;
+//! default 3).
 //! Prints sustained words/s, time from launch to the first batch, and peak RSS.
 
 use std::collections::HashMap;
@@ -230,6 +232,16 @@ fn main() {
     let b = batches.to_string();
     let g = run_sluice(&gen, &["--clock", "virtual", "--batches", &b], |_| {});
 
+    // 1b. The cost of metrics: the same run with `--ui` (the observer, the metrics and the
+    // UI server) against runs without, alternating, in the same process of measuring.
+    let pairs = env_or("SLUICE_BENCH_OBSERVE_PAIRS", 3);
+    let (mut plain, mut observed) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        plain.push(run_sluice(&gen, &["--clock", "virtual", "--batches", &b], |_| {}).words_per_s);
+        let ui = ["--clock", "virtual", "--batches", &b, "--ui", "127.0.0.1:0"];
+        observed.push(run_sluice(&gen, &ui, |_| {}).words_per_s);
+    }
+
     // 2. TCP socket, wall clock: a server writes lines as fast as the receiver reads them.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -276,4 +288,18 @@ fn main() {
         n / 1e6
     );
     println!("generator / native = {:.2}", g.words_per_s / n);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    if pairs > 0 {
+        let (p, o) = (median(&mut plain), median(&mut observed));
+        println!(
+            "metrics (--ui) vs none, median of {pairs} alternating runs: {:.2} M vs {:.2} M words/s, ratio {:.3} ({:+.1} %)",
+            o / 1e6,
+            p / 1e6,
+            o / p,
+            (o / p - 1.0) * 100.0
+        );
+    }
 }
