@@ -368,20 +368,41 @@ mod tests {
     }
 
     #[test]
-    fn every_family_is_registered_with_its_unit_and_suffix() {
+    fn families_carry_their_unit_and_suffix_and_the_job_label() {
+        use crate::exec::{SourceReport, StageTime};
         let m = Metrics::new();
+        let base = vec![("job".to_owned(), "j".to_owned())];
+        let report = BatchReport {
+            sources: vec![SourceReport {
+                name: "in".into(),
+                records: 3,
+                took: std::time::Duration::ZERO,
+                buffered_bytes: Some(10),
+                rate_limit: None,
+            }],
+            streams: vec![StageTime {
+                name: "s".into(),
+                records: 3,
+                took: std::time::Duration::from_millis(2),
+            }],
+            ..BatchReport::default()
+        };
+        record_batch(&m.f, &base, &report, false);
+        record_checkpoint(&m.f, &base, &CheckpointStats::default());
         let text = m.encode();
         for name in [
             "sluice_batch_processing_seconds",
             "sluice_batches_completed",
             "sluice_receiver_buffered_bytes",
+            "sluice_stream_batch_seconds",
             "sluice_checkpoint_size_bytes",
-            "sluice_wal_bytes",
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} ")),
                 "{name} in {text}"
             );
         }
+        assert!(text.contains("sluice_source_records_total{job=\"j\",source=\"in\"} 3\n"));
+        assert!(text.contains("sluice_receiver_buffered_bytes{job=\"j\",source=\"in\"} 10\n"));
     }
 }
