@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::sched::cpu::CpuMeter;
 use super::sched::{Finish, Steppable, Stepped};
-use super::status::{now_ms, JobState, JobStatus};
+use super::status::{JobState, JobStatus};
 use super::store::relative_to_job;
 use crate::exec::{ExecError, Job, JobEnv};
 use crate::job::JobDocument;
@@ -172,7 +172,7 @@ impl ServeJob {
         status.log(&format!("job {word}: {reason}"));
         if status.record().state == JobState::Running || state == JobState::Failed {
             if let Err(e) = status.set_state(state, Some(reason)) {
-                tracing::error!(error = %e, at = now_ms(), "Cannot record a job's end.");
+                tracing::error!(error = %e, "Cannot record a job's end.");
             }
         }
     }

@@ -12,7 +12,7 @@ use super::fair::Candidate;
 use super::memory::TenantMemory;
 use super::state::{lock, Inner, JobUsage, Shared, Work};
 use super::{Finish, Steppable, Stepped};
-use crate::serve::status::now_ms;
+use crate::base::now_ms;
 
 /// The dispatcher looks again at least this often (jobs learn their first due time by
 /// themselves).
