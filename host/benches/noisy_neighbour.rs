@@ -5,7 +5,7 @@
 //! call. Equal `cpu_weight`s. Drives the real binary over HTTP.
 //!
 //! `cargo bench -p sluice --bench noisy_neighbour`. Knobs: `NOISY_WORKERS` (default 2),
-//! `NOISY_B_RATE` (B's lines/s, default 20000), `NOISY_BATCHES` (measured batches per
+//! `NOISY_B_RATE` (B's lines/s, default 600000), `NOISY_BATCHES` (measured batches per
 //! phase, default 20), `NOISY_SPINNERS` (A's spinning jobs, default 3).
 
 use std::io::{BufRead, BufReader};
@@ -126,7 +126,7 @@ fn wordcount(rate: u64) -> String {
     format!(
         "[job]\nname = \"b-wordcount\"\nbatch_interval = \"1s\"\n\
          [plugins.words]\nname = \"words\"\nlimits = {{ memory = \"64MiB\" }}\n\
-         [sources.lines]\nkind = \"generator\"\nrate = {rate}\nwords_per_line = 10\npartitions = 2\n\
+         [sources.lines]\nkind = \"generator\"\nrate = {rate}\nwords_per_line = 10\npartitions = 8\n\
          [streams.pairs]\nfrom = \"lines\"\nop = \"flat_map\"\nfn = \"words.split_pairs\"\n\
          [streams.counts]\nfrom = \"pairs\"\nop = \"reduce_by_key\"\nfn = \"sum\"\n\
          [sinks.out]\nfrom = \"counts\"\nkind = \"files\"\npath = \"out\"\n"
@@ -201,7 +201,7 @@ fn report(label: &str, batches: &[(i64, f64, f64, f64)]) -> (f64, f64) {
 
 fn main() {
     let workers = env_or("NOISY_WORKERS", 2);
-    let rate = env_or("NOISY_B_RATE", 20_000);
+    let rate = env_or("NOISY_B_RATE", 600_000);
     let n = env_or("NOISY_BATCHES", 20) as usize;
     let spinners = env_or("NOISY_SPINNERS", 3);
     let dir = tempfile::tempdir().unwrap();

@@ -53,14 +53,31 @@ fn a_checkpoint_directory_that_is_a_file() {
     std::fs::write(job.path("ckfile"), "mine").unwrap();
     let ck = job.path("ckfile").display().to_string();
     let err = run_virtual(&job, &["--checkpoint-dir", &ck]);
-    said_once(&err, "is a file", &[&format!("checkpoint directory {ck}")]);
-    // Under a file: the operating system's reason, once.
-    let under = job.path("ckfile/sub").display().to_string();
-    let err = run_virtual(&job, &["--checkpoint-dir", &under]);
+    assert_eq!(
+        err,
+        format!(
+            "error: checkpoint directory (--checkpoint-dir): {ck} is a file, not a directory\n"
+        )
+    );
     said_once(
         &err,
-        "Not a directory",
-        &[&format!("checkpoint directory {under}")],
+        "is a file",
+        &["checkpoint directory", "--checkpoint-dir", &ck],
+    );
+    // Under a file: which path is the file, once (not the system's bare "Not a directory").
+    let under = job.path("ckfile/sub").display().to_string();
+    let err = run_virtual(&job, &["--checkpoint-dir", &under]);
+    assert_eq!(
+        err,
+        format!(
+            "error: checkpoint directory (--checkpoint-dir): cannot create directory {under}: \
+             {ck} is a file, not a directory\n"
+        )
+    );
+    said_once(
+        &err,
+        "is a file",
+        &["checkpoint directory", "--checkpoint-dir", &under],
     );
     assert_eq!(std::fs::read_to_string(job.path("ckfile")).unwrap(), "mine");
 }

@@ -334,20 +334,15 @@ impl CheckpointStore {
     }
 }
 
-/// Why the checkpoint directory `dir` cannot be created, saying that it is the checkpoint
-/// directory and how to choose another.
+/// Why the checkpoint directory `dir` cannot be created, in the words of the start check
+/// (`job::preflight`), which normally refuses such a directory first: that it is the
+/// checkpoint directory, the options that set it, the path and the cause, once.
 fn not_a_directory(dir: &Path, e: &std::io::Error) -> CheckpointError {
-    let what = if dir.exists() && !dir.is_dir() {
-        "is a file, not a directory".to_owned()
-    } else {
-        format!("cannot be created: {e}")
-    };
+    let why = crate::job::preflight::usable_dir(dir)
+        .err()
+        .unwrap_or_else(|| format!("cannot create directory {}: {e}", dir.display()));
     CheckpointError::Invalid {
-        message: format!(
-            "checkpoint directory {} {what} (set `--checkpoint-dir` or `[checkpoint] dir` \
-             to a directory)",
-            dir.display()
-        ),
+        message: format!("checkpoint directory (--checkpoint-dir or [checkpoint] dir): {why}"),
     }
 }
 

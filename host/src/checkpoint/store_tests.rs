@@ -187,3 +187,29 @@ fn reset_removes_only_checkpoint_files() {
         assert!(dir.path().join(kept).is_file(), "{kept}");
     }
 }
+
+#[test]
+fn a_file_where_the_directory_should_be_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ck");
+    std::fs::write(&file, b"mine").unwrap();
+    let f = file.display();
+    let said = |d: &Path| CheckpointStore::open(d, 1).unwrap_err().to_string();
+    assert_eq!(
+        said(&file),
+        format!(
+            "checkpoint directory (--checkpoint-dir or [checkpoint] dir): {f} is a file, not a \
+             directory"
+        )
+    );
+    let under = file.join("sub");
+    assert_eq!(
+        said(&under),
+        format!(
+            "checkpoint directory (--checkpoint-dir or [checkpoint] dir): cannot create \
+             directory {}: {f} is a file, not a directory",
+            under.display()
+        )
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine");
+}

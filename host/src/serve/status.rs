@@ -6,11 +6,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::ServeError;
+use crate::base::now_ms;
 use crate::exec::{progress_line, BatchReport};
 
 /// Batch reports kept per job.
@@ -77,14 +77,6 @@ pub struct JobStatus {
     /// CPU time of its batches since the server (re)started it, ns.
     cpu_ns: AtomicU64,
     log: Mutex<()>,
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 impl JobStatus {

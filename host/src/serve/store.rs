@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::status::now_ms;
 use super::ServeError;
+use crate::base::now_ms;
 use crate::wasm::{inspect, WasmRuntime};
 
 /// What `GET /v1/plugins` shows of a plugin.

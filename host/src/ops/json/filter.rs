@@ -11,9 +11,9 @@
 //! field is present (even `null`) and false otherwise.
 
 use std::cmp::Ordering;
-use std::fmt;
 
 use super::cursor::{a_value_of, Cursor};
+use super::operand::Operand;
 use super::path::{FieldPath, LookupError, LookupKind};
 use super::{Problem, SettingError};
 use crate::job::FilterConfig;
@@ -69,26 +69,6 @@ impl Cmp {
             Cmp::Eq => o.is_eq(),
             Cmp::Ne => o.is_ne(),
             Cmp::Exists => true,
-        }
-    }
-}
-
-/// The `value` of a comparison.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
-    Int(i128),
-    Float(f64),
-    Str(String),
-    Bool(bool),
-}
-
-impl fmt::Display for Operand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Operand::Int(i) => write!(f, "{i}"),
-            Operand::Float(x) => write!(f, "{x:?}"),
-            Operand::Str(s) => write!(f, "{s:?}"),
-            Operand::Bool(b) => write!(f, "{b}"),
         }
     }
 }

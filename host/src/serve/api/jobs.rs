@@ -9,7 +9,8 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{blocking, caller, read_body, tenant, ApiError, State};
+use super::common::{blocking, caller, read_body, tenant, State};
+use super::error::ApiError;
 use crate::serve::jobs::JobEntry;
 use crate::serve::ServeError;
 

@@ -5,7 +5,8 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use super::{blocking, read_body, tenant, ApiError, State};
+use super::common::{blocking, read_body, tenant, State};
+use super::error::ApiError;
 use crate::serve::config::valid_name;
 use crate::serve::store::PluginMeta;
 use crate::serve::ServeError;

@@ -44,7 +44,8 @@ pub struct Candidate {
     pub tenant: usize,
     /// When it was due, ms.
     pub due_ms: i64,
-    /// How long its last step took, ms (0 before its first).
+    /// How long its step is expected to take, ms (infinite before its first: it never
+    /// borrows a slot).
     pub expected_ms: f64,
 }
 

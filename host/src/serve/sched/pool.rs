@@ -111,7 +111,7 @@ impl Scheduler {
                 tenant: t,
                 job: Some(job),
                 stop: None,
-                expected_ms: 0.0,
+                expected_ms: f64::INFINITY,
                 cpu: Duration::ZERO,
             },
         );

@@ -12,7 +12,7 @@ use super::fair::Candidate;
 use super::memory::TenantMemory;
 use super::state::{lock, Inner, JobUsage, Shared, Work};
 use super::{Finish, Steppable, Stepped};
-use crate::serve::status::now_ms;
+use crate::base::now_ms;
 
 /// The dispatcher looks again at least this often (jobs learn their first due time by
 /// themselves).
@@ -171,7 +171,12 @@ fn run_step(
     };
     let e = inner.jobs.get_mut(&id)?;
     e.cpu += stepped.cpu;
-    e.expected_ms = wall.as_secs_f64() * 1e3;
+    let last = wall.as_secs_f64() * 1e3;
+    e.expected_ms = if e.expected_ms.is_finite() {
+        last.max(0.8 * e.expected_ms)
+    } else {
+        last
+    };
     let how = if panicked {
         Some(Finish::Fail("internal error: a step panicked".into()))
     } else if stepped.ended {

@@ -59,6 +59,8 @@ pub(super) struct Entry {
     /// `None` while on a slot.
     pub(super) job: Option<Box<dyn Steppable>>,
     pub(super) stop: Option<Finish>,
+    /// How long its steps are expected to take: the last step, or more if the ones
+    /// before were longer (decaying); infinite before the first.
     pub(super) expected_ms: f64,
     pub(super) cpu: Duration,
 }
