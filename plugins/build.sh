@@ -16,7 +16,7 @@
 # Every toolchain but cargo is optional: a language whose toolchain is missing is skipped,
 # and one line at the end names what was skipped and what is missing (scripts/setup.sh
 # installs it all; apt: clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt;
-# Zig and Go: scripts/guest-toolchains.sh). A probe of a missing tool never stops the script.
+# Zig and Go: scripts/guest-toolchains.sh; Python and JavaScript: scripts/component-toolchains.sh). A probe of a missing tool never stops the script.
 set -euo pipefail
 
 PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -274,32 +274,35 @@ sluice_cmd() {
 }
 
 build_components() {
-    local apps=()
+    local apps=() f
     for f in "$PLUGINS"/*/app.py "$PLUGINS"/*/app.js; do
-        [[ -e "$f" ]] && apps+=("$f")
+        [[ -e "$f" ]] && wanted "$(basename "$(dirname "$f")")" && apps+=("$f")
     done
     [[ ${#apps[@]} == 0 ]] && return
     local root="$PLUGINS/.."
+    # Probed by running them: a pyenv shim exists without a working Python behind it.
     local have_py=0 have_js=0
-    if command -v componentize-py >/dev/null || [[ -n "${SLUICE_COMPONENTIZE_PY:-}" ]]; then have_py=1; fi
-    if command -v componentize-js >/dev/null || [[ -n "${SLUICE_COMPONENTIZE_JS:-}" ]] \
-        || [[ -x "$root/guest-sdk/js/node_modules/.bin/componentize-js" ]]; then have_js=1; fi
-    local f name out lang sdk
+    if [[ -n "${SLUICE_COMPONENTIZE_PY:-}" ]] || componentize-py --version >/dev/null 2>&1; then
+        have_py=1
+    fi
+    if [[ -n "${SLUICE_COMPONENTIZE_JS:-}" ]] || componentize-js --version >/dev/null 2>&1 \
+        || { command -v node >/dev/null && [[ -x "$root/guest-sdk/js/node_modules/.bin/componentize-js" ]]; }; then
+        have_js=1
+    fi
+    local name out lang sdk skipped_py=0 skipped_js=0
     for f in "${apps[@]}"; do
         name="$(basename "$(dirname "$f")")"
         out="$DIST/$name.wasm"
         if [[ "$f" == *.py ]]; then
-            lang=python sdk="$root/guest-sdk/python/sluice_plugin"
+            lang=Python sdk="$root/guest-sdk/python/sluice_plugin"
             if [[ $have_py == 0 ]]; then
-                warn "SKIPPED Python plugin $name: componentize-py not found (scripts/component-toolchains.sh)"
-                SKIPPED+=(python)
+                skipped_py=1
                 continue
             fi
         else
-            lang=js sdk="$root/guest-sdk/js/sluice-plugin.js"
+            lang=JavaScript sdk="$root/guest-sdk/js/sluice-plugin.js"
             if [[ $have_js == 0 ]]; then
-                warn "SKIPPED JavaScript plugin $name: componentize-js not found (scripts/component-toolchains.sh)"
-                SKIPPED+=(js)
+                skipped_js=1
                 continue
             fi
         fi
@@ -312,6 +315,9 @@ build_components() {
         fi
         mv -f "$out.tmp.$$" "$out"
     done
+    [[ $skipped_py == 1 ]] && SKIPPED+=("Python (componentize-py not found: scripts/component-toolchains.sh, or pip install componentize-py==0.25.1)")
+    [[ $skipped_js == 1 ]] && SKIPPED+=("JavaScript (componentize-js not found: scripts/component-toolchains.sh, or npm ci in guest-sdk/js)")
+    return 0
 }
 
 # Every module must export what docs/abi.md requires; checked with wasm-objdump (wabt)
