@@ -13,7 +13,6 @@ use super::ExecError;
 use crate::base::now_ms;
 use crate::checkpoint::CheckpointFlags;
 use crate::job::JobDocument;
-use crate::record::BatchTime;
 use crate::source::InputEnded;
 use crate::wasm::{RuntimeConfig, WasmRuntime};
 
@@ -33,33 +32,6 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// `--checkpoint-dir` and `--allow-plugin-change`.
     pub checkpoint: CheckpointFlags,
-    /// Called with the report of every batch once it completed (`sluice serve` keeps
-    /// them for the job's status and log).
-    pub on_batch: Option<BatchHook>,
-    /// Called with each batch's time once it is due, before it runs; the batch waits
-    /// until it returns, and `false` stops the job instead (`sluice serve`'s scheduler
-    /// runs the batch when a worker slot is free).
-    pub before_batch: Option<BatchGate>,
-}
-
-/// A callback that decides when a due batch runs (see [`RunOptions::before_batch`]).
-#[derive(Clone)]
-pub struct BatchGate(pub Arc<dyn Fn(BatchTime) -> bool + Send + Sync>);
-
-impl std::fmt::Debug for BatchGate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BatchGate")
-    }
-}
-
-/// A callback that receives each batch's report.
-#[derive(Clone)]
-pub struct BatchHook(pub Arc<dyn Fn(&BatchReport) + Send + Sync>);
-
-impl std::fmt::Debug for BatchHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BatchHook")
-    }
 }
 
 /// What a run did.
@@ -102,21 +74,12 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     let mut job = Job::start(doc, &env)?;
     let mut summary = RunSummary::default();
     let finish = drive(&mut job, options, &mut summary)?;
-    let gate_open = |job: &Job| {
-        options
-            .before_batch
-            .as_ref()
-            .is_none_or(|gate| (gate.0)(job.next_batch_time()))
-    };
-    if matches!(finish, Finish::Limit) || !gate_open(&job) {
+    if matches!(finish, Finish::Limit) {
         job.end()?;
         tokio.shutdown_timeout(Duration::from_millis(100));
         return Ok(summary);
     }
     if let Some(report) = job.drain()? {
-        if let Some(hook) = &options.on_batch {
-            (hook.0)(&report);
-        }
         if !options.quiet {
             let line = progress_line(job.name(), &report);
             eprintln!("{line}{}{FINAL_BATCH_NOTE}", job.rate_suffix());
@@ -166,15 +129,7 @@ fn drive(
                 return Ok(Finish::Stop);
             }
         }
-        if let Some(gate) = &options.before_batch {
-            if !(gate.0)(job.next_batch_time()) {
-                return Ok(Finish::Limit);
-            }
-        }
         let report = job.step()?;
-        if let Some(hook) = &options.on_batch {
-            (hook.0)(&report);
-        }
         if !options.quiet {
             eprintln!(
                 "{}{}",

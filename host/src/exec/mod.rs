@@ -12,7 +12,7 @@ mod plan;
 mod progress;
 mod stop;
 
-pub use driver::{run, BatchGate, BatchHook, RunOptions, RunSummary};
+pub use driver::{run, RunOptions, RunSummary};
 pub use executor::{BatchReport, ExecSettings, Executor};
 pub use job::{ClockKind, FinishReport, Job, JobEnv, KEPT_REPORTS};
 pub use plan::{Node, Plan, PlanMode, SinkSlot};

@@ -14,8 +14,10 @@ use super::sched::{Scheduler, TenantUsage, Ticket};
 use super::status::JobStatus;
 use super::stepper::{JobRun, ServeJob};
 use super::ServeError;
+use crate::checkpoint::CheckpointFlags;
+use crate::exec::{ClockKind, JobEnv};
 use crate::job::JobDocument;
-use crate::wasm::Limits;
+use crate::wasm::{Limits, WasmRuntime};
 
 /// Plugin instances a job holds at once: its batch runs on one slot thread, so each
 /// plugin has at most one instance in a call (and no second one idle beside it).
@@ -39,6 +41,8 @@ pub struct Submission {
 pub struct Executor {
     stopping: Arc<AtomicBool>,
     scheduler: Scheduler,
+    wasm: Arc<WasmRuntime>,
+    io: tokio::runtime::Handle,
 }
 
 /// A job on the pool.
@@ -60,13 +64,16 @@ pub fn reserved_memory(doc: &JobDocument) -> u64 {
 }
 
 impl Executor {
-    /// The pool: `workers` slots shared by `tenants` by their `cpu_weight`.
+    /// The pool: `workers` slots shared by `tenants` by their `cpu_weight`; jobs share
+    /// `wasm` and run their receivers and broker I/O on `io`.
     ///
     /// # Errors
     /// [`ServeError::Setup`] when its threads cannot be started.
     pub fn new(
         tenants: &BTreeMap<String, TenantConfig>,
         workers: usize,
+        wasm: Arc<WasmRuntime>,
+        io: tokio::runtime::Handle,
     ) -> Result<Executor, ServeError> {
         let quotas = tenants
             .iter()
@@ -80,6 +87,8 @@ impl Executor {
         Ok(Executor {
             stopping: Arc::new(AtomicBool::new(false)),
             scheduler,
+            wasm,
+            io,
         })
     }
 
@@ -99,26 +108,34 @@ impl Executor {
             })
     }
 
-    /// Puts the job on the pool; its first batch runs when due and a slot is free.
-    ///
-    /// # Errors
-    /// [`ServeError::Setup`] when the job's thread cannot be started.
-    pub fn submit(&self, job: Submission) -> Result<JobHandle, ServeError> {
+    /// Puts the job on the pool: a free slot starts it, then runs each batch when due.
+    pub fn submit(&self, job: Submission) -> JobHandle {
         let tenant = job.status.record().tenant;
         let reserved = reserved_memory(&job.doc);
+        let env = JobEnv {
+            wasm: self.wasm.clone(),
+            io: self.io.clone(),
+            clock: ClockKind::Wall,
+            checkpoint: CheckpointFlags {
+                dir: Some(job.checkpoint_dir),
+                allow_plugin_change: false,
+            },
+            // The slot's own pool, installed around every step.
+            pool: None,
+            input_ended: None,
+        };
         let run = JobRun {
             doc: job.doc,
             dir: job.dir,
-            checkpoint_dir: job.checkpoint_dir,
+            env,
             batches: job.batches,
             status: job.status,
             stopping: self.stopping.clone(),
         };
-        let steppable = ServeJob::start(run).map_err(ServeError::Setup)?;
         let ticket = self
             .scheduler
-            .submit(&tenant, reserved, Box::new(steppable));
-        Ok(JobHandle { ticket })
+            .submit(&tenant, reserved, Box::new(ServeJob::new(run)));
+        JobHandle { ticket }
     }
 
     /// From now on, jobs that end are paused (resumed at the next start), not stopped.

@@ -66,7 +66,9 @@ impl Jobs {
         runtime: Arc<WasmRuntime>,
         workers: usize,
     ) -> Result<Jobs, ServeError> {
-        let executor = Executor::new(&tenants, workers)?;
+        let io = tokio::runtime::Handle::try_current()
+            .map_err(|e| ServeError::Setup(format!("jobs need the server's I/O runtime: {e}")))?;
+        let executor = Executor::new(&tenants, workers, runtime.clone(), io)?;
         let jobs = Jobs {
             store,
             tenants,
@@ -240,13 +242,13 @@ impl Jobs {
         record: &JobRecord,
         status: &Arc<JobStatus>,
     ) -> Result<JobHandle, ServeError> {
-        self.executor.submit(Submission {
+        Ok(self.executor.submit(Submission {
             doc: p.doc,
             dir: dir.to_owned(),
             checkpoint_dir: p.checkpoint_dir,
             batches: record.batches,
             status: status.clone(),
-        })
+        }))
     }
 
     /// Jobs of `tenant` recorded as running.

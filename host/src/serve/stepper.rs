@@ -1,74 +1,19 @@
-//! A server job as a [`Steppable`] for the shared pool. Until the job runtime is
-//! steppable (issue 11: `start → step → finish` called on the slot itself), the job runs
-//! `exec::run` on its own thread and its own one-thread rayon pool, and each batch, once
-//! due, waits at a gate until the scheduler gives it a slot: the slot's step opens the
-//! gate and waits for the batch's report, so at most `workers` batches run at once and
-//! each one's CPU time is read on the one thread that ran it.
+//! A server job as a [`Steppable`]: the steppable job runtime ([`Job`]) driven by the
+//! shared pool. Its first step starts it (plugins, checkpoint recovery, receivers on the
+//! server's I/O runtime), each further step is one batch at its batch time, and finishing
+//! it runs the final batch of a stop, flushes the sinks and writes a checkpoint; all of
+//! it on the slot that runs the step, so its CPU time is read on that thread.
 
-use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::sync::Arc;
 
 use super::sched::cpu::CpuMeter;
 use super::sched::{Finish, Steppable, Stepped};
 use super::status::{JobState, JobStatus};
 use super::store::relative_to_job;
-use crate::checkpoint::CheckpointFlags;
-use crate::exec::{
-    self, BatchGate, BatchHook, BatchReport, ClockKind, ExecError, RunOptions, RunSummary,
-    StopSignal,
-};
+use crate::exec::{ExecError, Job, JobEnv};
 use crate::job::JobDocument;
-use crate::record::BatchTime;
-
-/// How often a batch waiting at the gate looks at the stop signal.
-const GATE_POLL: Duration = Duration::from_millis(20);
-
-type Outcome = std::thread::Result<Result<RunSummary, ExecError>>;
-
-/// Between the job's thread and the slot that steps it.
-#[derive(Default)]
-struct Gate {
-    /// The batch waiting at the gate.
-    waiting: Option<BatchTime>,
-    /// The last batch run.
-    last: Option<BatchTime>,
-    /// A slot opened the gate.
-    open: bool,
-    /// Started when the gate opened, on the job's thread.
-    meter: Option<CpuMeter>,
-    /// The batch's report and CPU time, for the slot.
-    done: Option<(BatchReport, Duration)>,
-    /// `exec::run` returned.
-    ended: bool,
-}
-
-#[derive(Default)]
-struct Link {
-    gate: Mutex<Gate>,
-    cv: Condvar,
-}
-
-impl Link {
-    fn lock(&self) -> MutexGuard<'_, Gate> {
-        self.gate.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// One job of the server, stepped by the scheduler.
-pub struct ServeJob {
-    link: Arc<Link>,
-    thread: Option<JoinHandle<Outcome>>,
-    stop: StopSignal,
-    interval_ms: i64,
-    status: Arc<JobStatus>,
-    dir: PathBuf,
-    batches: Option<u64>,
-    stopping: Arc<AtomicBool>,
-}
 
 /// What a [`ServeJob`] runs.
 pub struct JobRun {
@@ -76,8 +21,8 @@ pub struct JobRun {
     pub doc: JobDocument,
     /// Its directory (paths in messages are shown relative to it).
     pub dir: PathBuf,
-    /// Where its checkpoints go.
-    pub checkpoint_dir: PathBuf,
+    /// What it shares with the server (wall clock, checkpoints in its directory).
+    pub env: JobEnv,
     /// Stop after this many batches of its whole life.
     pub batches: Option<u64>,
     /// Filled as it runs.
@@ -86,181 +31,138 @@ pub struct JobRun {
     pub stopping: Arc<AtomicBool>,
 }
 
+/// How a job ended by itself.
+enum Ended {
+    /// Its `batches` are done.
+    Limit,
+    /// It could not start, or a batch failed.
+    Error(String),
+}
+
+/// One job of the server, stepped by the scheduler.
+pub struct ServeJob {
+    run: JobRun,
+    job: Option<Job>,
+    ended: Option<Ended>,
+    batches_run: u64,
+}
+
 impl ServeJob {
-    /// Starts the job's thread; its first batch waits for a slot.
-    ///
-    /// # Errors
-    /// A message when the thread cannot be started.
-    pub fn start(run: JobRun) -> Result<ServeJob, String> {
-        let link = Arc::new(Link::default());
-        let stop = StopSignal::new();
-        let options = RunOptions {
-            clock: ClockKind::Wall,
-            batches: run.batches,
-            quiet: true,
-            stop: stop.clone(),
-            handle_signals: false,
-            checkpoint: CheckpointFlags {
-                dir: Some(run.checkpoint_dir.clone()),
-                allow_plugin_change: false,
-            },
-            on_batch: Some(report_hook(&link)),
-            before_batch: Some(gate_hook(&link, &stop)),
-        };
-        let interval_ms = run.doc.file.job.batch_interval.get_ref().0;
-        let id = run.status.record().id;
-        let (doc, thread_link) = (run.doc, link.clone());
-        let thread = std::thread::Builder::new()
-            .name(format!("job-{id}"))
-            .spawn(move || {
-                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    // The job's partitions run on this one thread, where its CPU is read.
-                    match rayon::ThreadPoolBuilder::new().num_threads(1).build() {
-                        Ok(pool) => pool.install(|| exec::run(&doc, &options)),
-                        Err(e) => Err(ExecError::Setup(format!("cannot start a job pool: {e}"))),
-                    }
-                }));
-                thread_link.lock().ended = true;
-                thread_link.cv.notify_all();
-                outcome
-            })
-            .map_err(|e| format!("cannot start a job thread: {e}"))?;
-        run.status
-            .log("job started (resumes from its checkpoint if it has one)");
-        Ok(ServeJob {
-            link,
-            thread: Some(thread),
-            stop,
-            interval_ms,
-            status: run.status,
-            dir: run.dir,
-            batches: run.batches,
-            stopping: run.stopping,
-        })
-    }
-}
-
-/// Holds each due batch until a slot opens the gate. Once the job is stopped, its final
-/// batch (what the receivers still held) runs at once: the slot finishing the job waits
-/// for it.
-fn gate_hook(link: &Arc<Link>, stop: &StopSignal) -> BatchGate {
-    let (link, stop) = (link.clone(), stop.clone());
-    BatchGate(Arc::new(move |time| {
-        let mut g = link.lock();
-        g.waiting = Some(time);
-        link.cv.notify_all();
-        while !g.open {
-            if stop.is_raised() {
-                break;
-            }
-            g = link
-                .cv
-                .wait_timeout(g, GATE_POLL)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+    /// A job to be started by its first step.
+    pub fn new(run: JobRun) -> ServeJob {
+        ServeJob {
+            run,
+            job: None,
+            ended: None,
+            batches_run: 0,
         }
-        g.open = false;
-        g.waiting = None;
-        g.meter = Some(CpuMeter::start());
-        true
-    }))
-}
+    }
 
-/// Hands each batch's report and CPU time to the slot waiting for it.
-fn report_hook(link: &Arc<Link>) -> BatchHook {
-    let link = link.clone();
-    BatchHook(Arc::new(move |report| {
-        let mut g = link.lock();
-        let cpu = g.meter.take().map_or(report.processing, |m| m.elapsed().0);
-        g.last = Some(report.time);
-        g.done = Some((report.clone(), cpu));
-        link.cv.notify_all();
-    }))
+    fn error(&self, e: &ExecError) -> String {
+        relative_to_job(&e.to_string(), &self.run.dir)
+    }
+
+    /// The first step: start the job.
+    fn start(&mut self) -> bool {
+        match Job::start(&self.run.doc, &self.run.env) {
+            Ok(job) => {
+                self.run
+                    .status
+                    .log("job started (resumes from its checkpoint if it has one)");
+                self.job = Some(job);
+                true
+            }
+            Err(e) => {
+                self.ended = Some(Ended::Error(self.error(&e)));
+                false
+            }
+        }
+    }
 }
 
 impl Steppable for ServeJob {
     fn due_ms(&self) -> Option<i64> {
-        let g = self.link.lock();
-        if g.ended {
-            return Some(i64::MIN);
+        match (&self.ended, &self.job) {
+            (Some(_), _) | (None, None) => Some(i64::MIN),
+            (None, Some(job)) => Some(job.next_batch_time()),
         }
-        g.waiting.or(g.last.map(|t| t + self.interval_ms))
     }
 
     fn step(&mut self) -> Stepped {
-        let mut g = self.link.lock();
-        g.open = true;
-        self.link.cv.notify_all();
-        while g.done.is_none() && !g.ended {
-            g = self.link.cv.wait(g).unwrap_or_else(|e| e.into_inner());
-        }
-        let done = g.done.take();
-        drop(g);
-        match done {
-            Some((report, cpu)) => {
-                self.status.batch_done(&report, cpu);
-                Stepped {
-                    cpu,
-                    state_bytes: report.state_bytes,
-                    ended: false,
+        let meter = CpuMeter::start();
+        let mut stepped = Stepped::default();
+        if self.job.is_none() {
+            stepped.ended = !self.start();
+        } else if let Some(job) = self.job.as_mut() {
+            if self.run.batches.is_some_and(|n| job.batches_done() >= n) {
+                self.ended = Some(Ended::Limit);
+                stepped.ended = true;
+            } else {
+                match job.step() {
+                    Ok(report) => {
+                        self.batches_run += 1;
+                        stepped.batch = true;
+                        stepped.state_bytes = report.state_bytes;
+                        stepped.cpu = meter.elapsed().0;
+                        self.run.status.batch_done(&report, stepped.cpu);
+                        return stepped;
+                    }
+                    Err(e) => {
+                        self.ended = Some(Ended::Error(self.error(&e)));
+                        stepped.ended = true;
+                    }
                 }
             }
-            None => Stepped {
-                ended: true,
-                ..Stepped::default()
-            },
         }
+        stepped.cpu = meter.elapsed().0;
+        stepped
     }
 
     fn finish(mut self: Box<Self>, how: Finish) {
-        if how != Finish::Ended {
-            self.stop.raise();
-            self.link.cv.notify_all();
-        }
-        let outcome: Outcome = match self.thread.take() {
-            Some(t) => t.join().unwrap_or_else(Err),
-            None => Err(Box::new("the job thread is gone")),
+        let meter = CpuMeter::start();
+        let finished = match (self.job.take(), &self.ended) {
+            // A failed job is dropped without further steps.
+            (Some(_), Some(Ended::Error(_))) | (None, _) => Ok(None),
+            (Some(job), Some(Ended::Limit)) => job.end().map(|_| None),
+            (Some(job), None) => job.finish().map(|r| r.final_batch),
         };
-        // The final batch of a stop ran while this slot waited.
-        if let Some((report, cpu)) = self.link.lock().done.take() {
-            self.status.batch_done(&report, cpu);
+        match finished {
+            Ok(Some(report)) => {
+                self.batches_run += 1;
+                self.run.status.batch_done(&report, meter.elapsed().0);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let message = self.error(&e);
+                self.ended.get_or_insert(Ended::Error(message));
+            }
         }
-        self.record(how, outcome);
+        self.record(how);
     }
 }
 
 impl ServeJob {
     /// Records how the job ended: paused (server stopping), stopped, finished or failed.
-    fn record(&self, how: Finish, outcome: Outcome) {
-        let status = &self.status;
-        let (batches, _) = status.batches();
-        if self.stopping.load(Ordering::SeqCst) && !matches!(how, Finish::Fail(_)) {
-            status.log(&format!(
-                "job paused after {batches} batches: the server is stopping; it resumes when the server starts"
-            ));
-            return;
-        }
-        let (state, reason) = match (how, outcome) {
+    fn record(&self, how: Finish) {
+        let status = &self.run.status;
+        let (state, reason) = match (how, &self.ended) {
             (Finish::Fail(reason), _) => (JobState::Failed, reason),
-            (_, Ok(Ok(_))) if self.stop.is_raised() => {
-                (JobState::Stopped, "stopped on request".to_owned())
+            (_, Some(Ended::Error(e))) => (JobState::Failed, e.clone()),
+            _ if self.run.stopping.load(Ordering::SeqCst) => {
+                status.log(&format!(
+                    "job paused after {} batches: the server is stopping; it resumes when the server starts",
+                    self.batches_run
+                ));
+                return;
             }
-            (_, Ok(Ok(summary))) => (
+            (_, Some(Ended::Limit)) => (
                 JobState::Stopped,
                 format!(
                     "finished: ran its {} batches",
-                    self.batches.unwrap_or(summary.batches)
+                    self.run.batches.unwrap_or(self.batches_run)
                 ),
             ),
-            (_, Ok(Err(e))) => (JobState::Failed, relative_to_job(&e.to_string(), &self.dir)),
-            (_, Err(panic)) => {
-                let what = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_default();
-                (JobState::Failed, format!("internal error: {what}"))
-            }
+            (_, None) => (JobState::Stopped, "stopped on request".to_owned()),
         };
         let word = match state {
             JobState::Running => "running",

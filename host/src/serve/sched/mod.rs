@@ -35,6 +35,8 @@ pub struct Stepped {
     pub state_bytes: u64,
     /// The job ended by itself (its batches ran, or it failed): finish it.
     pub ended: bool,
+    /// The step ran a batch (not only started the job): its duration predicts the next.
+    pub batch: bool,
 }
 
 /// Why the scheduler finishes a job.

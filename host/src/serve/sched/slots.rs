@@ -172,11 +172,13 @@ fn run_step(
     let e = inner.jobs.get_mut(&id)?;
     e.cpu += stepped.cpu;
     let last = wall.as_secs_f64() * 1e3;
-    e.expected_ms = if e.expected_ms.is_finite() {
-        last.max(0.8 * e.expected_ms)
-    } else {
-        last
-    };
+    if stepped.batch {
+        e.expected_ms = if e.expected_ms.is_finite() {
+            last.max(0.8 * e.expected_ms)
+        } else {
+            last
+        };
+    }
     let how = if panicked {
         Some(Finish::Fail("internal error: a step panicked".into()))
     } else if stepped.ended {
