@@ -100,33 +100,11 @@ impl Executor {
     ) -> Result<BatchReport, ExecError> {
         let started = Instant::now();
         let rejected: Mutex<Vec<DeadLetter>> = Mutex::new(Vec::new());
-        let mut values: Vec<StreamValue> = Vec::with_capacity(inputs.len() + self.nodes.len());
         let mut report = BatchReport {
             time,
             ..BatchReport::default()
         };
-        for (i, input) in inputs.into_iter().enumerate() {
-            if let Some(first) = input.dead_letters.first() {
-                if self.settings.policy == ErrorPolicy::Fail {
-                    return Err(ExecError::Input {
-                        time,
-                        source_name: self.source_names[i].clone(),
-                        reason: first.reason.clone(),
-                    });
-                }
-                rejected
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend(input.dead_letters);
-            }
-            values.push(match input.batch {
-                Some(b) => {
-                    report.records_in += b.len();
-                    StreamValue::Rdd(b)
-                }
-                None => StreamValue::NoRdd,
-            });
-        }
+        let mut values = self.source_values(time, inputs, &rejected, &mut report)?;
         for node in &mut self.nodes {
             let parents: Vec<StreamValue> =
                 node.inputs.iter().map(|&i| values[i].clone()).collect();
@@ -155,23 +133,70 @@ impl Executor {
         }
         let rejected = rejected.into_inner().unwrap_or_else(|e| e.into_inner());
         report.rejected = rejected.len();
-        if !rejected.is_empty() {
-            match (&mut self.dead_letter, self.settings.policy) {
-                (Some(sink), ErrorPolicy::DeadLetter) => sink
-                    .write(time, &rejected)
-                    .map_err(|cause| ExecError::Sink { time, cause })?,
-                _ => tracing::warn!(
-                    time,
-                    count = rejected.len(),
-                    first = %rejected[0].reason,
-                    "Skipped rejected records."
-                ),
-            }
-        }
+        self.route_rejected(time, &rejected)?;
         self.last = values;
         report.state_bytes = self.nodes.iter().map(|n| n.op.state_bytes() as u64).sum();
         report.processing = started.elapsed();
         Ok(report)
+    }
+
+    /// The sources' batches as stream values (in source order), counted in `report`; their
+    /// malformed records join `rejected`, or fail the batch under the `fail` policy.
+    fn source_values(
+        &self,
+        time: BatchTime,
+        inputs: Vec<SourceBatch>,
+        rejected: &Mutex<Vec<DeadLetter>>,
+        report: &mut BatchReport,
+    ) -> Result<Vec<StreamValue>, ExecError> {
+        let mut values: Vec<StreamValue> = Vec::with_capacity(inputs.len() + self.nodes.len());
+        for (i, input) in inputs.into_iter().enumerate() {
+            if let Some(first) = input.dead_letters.first() {
+                if self.settings.policy == ErrorPolicy::Fail {
+                    return Err(ExecError::Input {
+                        time,
+                        source_name: self.source_names[i].clone(),
+                        reason: first.reason.clone(),
+                    });
+                }
+                rejected
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(input.dead_letters);
+            }
+            values.push(match input.batch {
+                Some(b) => {
+                    report.records_in += b.len();
+                    StreamValue::Rdd(b)
+                }
+                None => StreamValue::NoRdd,
+            });
+        }
+        Ok(values)
+    }
+
+    /// Writes the batch's rejected records to the dead-letter sink, or warns that they
+    /// were skipped.
+    fn route_rejected(
+        &mut self,
+        time: BatchTime,
+        rejected: &[DeadLetter],
+    ) -> Result<(), ExecError> {
+        if rejected.is_empty() {
+            return Ok(());
+        }
+        match (&mut self.dead_letter, self.settings.policy) {
+            (Some(sink), ErrorPolicy::DeadLetter) => sink
+                .write(time, rejected)
+                .map_err(|cause| ExecError::Sink { time, cause })?,
+            _ => tracing::warn!(
+                time,
+                count = rejected.len(),
+                first = %rejected[0].reason,
+                "Skipped rejected records."
+            ),
+        }
+        Ok(())
     }
 
     /// Flushes every sink.

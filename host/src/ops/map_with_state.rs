@@ -132,6 +132,27 @@ impl MapWithState {
     }
 }
 
+impl MapWithState {
+    /// Puts the `initial_state` pairs in the store at the first batch; a record that is not
+    /// a `[key, state]` pair goes to the error policy.
+    fn load_initial(
+        config: &MapWithStateConfig,
+        shared: &mut Shared,
+        cx: &OpContext<'_>,
+    ) -> Result<(), OpError> {
+        for rec in config.initial.iter().flat_map(|b| b.records()) {
+            match key_value(rec, KeyOf::Pair) {
+                Ok((k, v)) => {
+                    let p = shared.store.partition_of(&k);
+                    shared.store.parts[p].put(&k, v.to_vec(), cx.time);
+                }
+                Err(reason) => cx.reject(rec, format!("initial state: {reason}"))?,
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Operator for MapWithState {
     fn kind(&self) -> &'static str {
         "map_with_state"
@@ -159,15 +180,7 @@ impl Operator for MapWithState {
         let n = shared.store.parts.len();
         if !shared.started {
             shared.started = true;
-            for rec in config.initial.iter().flat_map(|b| b.records()) {
-                match key_value(rec, KeyOf::Pair) {
-                    Ok((k, v)) => {
-                        let p = shared.store.partition_of(&k);
-                        shared.store.parts[p].put(&k, v.to_vec(), cx.time);
-                    }
-                    Err(reason) => cx.reject(rec, format!("initial state: {reason}"))?,
-                }
-            }
+            Self::load_initial(config, &mut shared, cx)?;
         }
         let scan = config.scan_interval_ms.unwrap_or(10 * cx.batch_ms).max(1);
         let full_scan = (cx.time - cx.zero_time) % scan == 0;

@@ -79,30 +79,8 @@ fn write_value(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Result<()
         0xa0..=0xbf | 0xd9..=0xdb => {
             let _ = serde_json::to_writer(&mut *out, r.str()?);
         }
-        0x90..=0x9f | 0xdc | 0xdd => {
-            let n = r.array_len()?;
-            out.push(b'[');
-            for i in 0..n {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(r, out, depth + 1)?;
-            }
-            out.push(b']');
-        }
-        0x80..=0x8f | 0xde | 0xdf => {
-            let n = r.map_len()?;
-            out.push(b'{');
-            for i in 0..n {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_key(r, out)?;
-                out.push(b':');
-                write_value(r, out, depth + 1)?;
-            }
-            out.push(b'}');
-        }
+        0x90..=0x9f | 0xdc | 0xdd => write_array(r, out, depth)?,
+        0x80..=0x8f | 0xde | 0xdf => write_map(r, out, depth)?,
         0xc4..=0xc6 => {
             let raw = r.value()?;
             let head = match m {
@@ -112,19 +90,53 @@ fn write_value(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Result<()
             };
             write_bytes(out, &raw[head..]);
         }
-        _ => {
-            let raw = r.value()?;
-            let (ty, data) = match m {
-                0xd4..=0xd8 => (raw[1], &raw[2..]),
-                0xc7 => (raw[2], &raw[3..]),
-                0xc8 => (raw[3], &raw[4..]),
-                _ => (raw[5], &raw[6..]),
-            };
-            out.extend_from_slice(b"{\"data\":");
-            write_bytes(out, data);
-            let _ = write!(out, ",\"ext\":{}}}", ty as i8);
-        }
+        _ => write_ext(r, out, m)?,
     }
+    Ok(())
+}
+
+/// An array, its elements one level deeper than `depth`.
+fn write_array(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), JsonError> {
+    let n = r.array_len()?;
+    out.push(b'[');
+    for i in 0..n {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_value(r, out, depth + 1)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// A map, its values one level deeper than `depth`.
+fn write_map(r: &mut Reader<'_>, out: &mut Vec<u8>, depth: usize) -> Result<(), JsonError> {
+    let n = r.map_len()?;
+    out.push(b'{');
+    for i in 0..n {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_key(r, out)?;
+        out.push(b':');
+        write_value(r, out, depth + 1)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// An extension value (marker `m`) as `{"data": bytes, "ext": type}`.
+fn write_ext(r: &mut Reader<'_>, out: &mut Vec<u8>, m: u8) -> Result<(), JsonError> {
+    let raw = r.value()?;
+    let (ty, data) = match m {
+        0xd4..=0xd8 => (raw[1], &raw[2..]),
+        0xc7 => (raw[2], &raw[3..]),
+        0xc8 => (raw[3], &raw[4..]),
+        _ => (raw[5], &raw[6..]),
+    };
+    out.extend_from_slice(b"{\"data\":");
+    write_bytes(out, data);
+    let _ = write!(out, ",\"ext\":{}}}", ty as i8);
     Ok(())
 }
 
