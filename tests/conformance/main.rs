@@ -4,7 +4,9 @@
 //!
 //! Prints one line per failing case and a last line `N passed, M failed`; exits non-zero
 //! when a case fails. `SLUICE_CONFORMANCE_CASES=FILE` runs another file of the same
-//! format; `SLUICE_CONFORMANCE_FILTER=TEXT` only the cases whose id contains `TEXT`.
+//! format; `SLUICE_CONFORMANCE_FILTER=TEXT` only the cases whose id contains `TEXT`;
+//! `SLUICE_CONFORMANCE_PLUGIN=NAME|PATH` (or `-- --plugin NAME|PATH`) another plugin with
+//! the same functions, e.g. `py-spark`, the Python port.
 
 mod compare;
 mod drive;
@@ -25,10 +27,31 @@ fn repo_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-/// Builds the plugins (idempotent) and returns the spark-builtins module.
+/// The plugin the builtins map to: `--plugin NAME|PATH` (after `--` on cargo's command
+/// line) or `SLUICE_CONFORMANCE_PLUGIN`, else `spark-builtins`. A NAME is
+/// `plugins/dist/NAME.wasm` (`py-spark` is the Python port).
+fn chosen_plugin() -> String {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--plugin") {
+        if let Some(v) = args.get(i + 1) {
+            return v.clone();
+        }
+    }
+    std::env::var("SLUICE_CONFORMANCE_PLUGIN")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "spark-builtins".to_owned())
+}
+
+/// Builds the plugins (idempotent) and returns the chosen plugin's module.
 fn spark_builtins() -> Result<PathBuf> {
     let root = repo_root();
-    let wasm = root.join("plugins/dist/spark-builtins.wasm");
+    let chosen = chosen_plugin();
+    let wasm = if chosen.ends_with(".wasm") || chosen.contains('/') {
+        PathBuf::from(chosen)
+    } else {
+        root.join(format!("plugins/dist/{chosen}.wasm"))
+    };
     let script = root.join("plugins/build.sh");
     if script.is_file() {
         let status = Command::new("bash")
@@ -125,6 +148,7 @@ fn run_all() -> Result<bool> {
     let filter = std::env::var("SLUICE_CONFORMANCE_FILTER").unwrap_or_default();
     let verbose = std::env::var_os("SLUICE_CONFORMANCE_VERBOSE").is_some();
     let plugin = spark_builtins()?;
+    println!("conformance: builtins from {}", plugin.display());
     let runtime =
         WasmRuntime::new(RuntimeConfig::from_env()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (mut passed, mut failed) = (0, 0);

@@ -5,10 +5,12 @@ mod support;
 
 mod backpressure;
 mod broken_jobs;
+mod component_jobs;
 mod errors_once;
 mod examples;
 mod json_ops;
 mod logging;
+mod plugin_init;
 mod plugin_jobs;
 mod queue_jobs;
 mod quick_start;

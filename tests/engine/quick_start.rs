@@ -1,6 +1,7 @@
 //! The README's Quick start on a bare machine: `scripts/demo.sh` in a copy of the
 //! repository, with a `PATH` from which the optional toolchains (Go, Zig, clang, wasm-ld,
-//! wabt, and python3, through which `pip install ziglang` provides Zig) are hidden, builds
+//! wabt, python3, through which `pip install ziglang` provides Zig, componentize-py and
+//! node) are hidden, builds
 //! the plugin it needs, prints word counts and exits 0; `plugins/build.sh` reports the
 //! missing toolchains in one line and exits 0.
 
@@ -20,6 +21,9 @@ const HIDDEN: &[&str] = &[
     "wasm-objdump",
     "python3",
     "python",
+    "componentize-py",
+    "node",
+    "npm",
 ];
 
 /// Copies the tracked files of the repository to `to`, keeping their modification times
@@ -138,6 +142,8 @@ fn the_demo_runs_on_a_machine_with_only_rust() {
         "WAT (wat2wasm not found",
         "Zig (zig not found",
         "Go (go >= 1.24 not found",
+        "Python (componentize-py not found",
+        "JavaScript (componentize-js not found",
         "scripts/setup.sh installs them all",
     ] {
         assert!(stderr.contains(part), "`{part}` missing: {stderr}");

@@ -108,6 +108,21 @@ pub fn plugin_wasm(name: &str) -> PathBuf {
     path
 }
 
+/// `plugins/dist/<name>.wasm` for a component plugin, or `None` with one line on stderr
+/// when plugins/build.sh skipped it (componentize-py or componentize-js missing).
+pub fn plugin_wasm_if_built(name: &str) -> Option<PathBuf> {
+    let dir = plugin_wasm("words").with_file_name("");
+    let path = dir.join(format!("{name}.wasm"));
+    if path.is_file() {
+        return Some(path);
+    }
+    eprintln!(
+        "skipped: {} not built: its toolchain is missing (scripts/component-toolchains.sh)",
+        path.display()
+    );
+    None
+}
+
 /// A `[plugins.words]` table pointing at the built words plugin.
 pub fn words_plugin() -> String {
     plugin_table("words", "words")

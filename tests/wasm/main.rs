@@ -5,6 +5,7 @@ mod cache;
 mod calls;
 mod cli;
 mod common;
+mod components;
 mod host_io;
 mod hostile;
 mod plugins;

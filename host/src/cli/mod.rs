@@ -8,6 +8,8 @@ mod checkpoint;
 mod client;
 mod logging;
 mod plugin;
+mod plugin_build;
+mod plugin_init;
 mod run;
 mod serve;
 mod validate;

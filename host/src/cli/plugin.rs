@@ -22,6 +22,12 @@ pub enum PluginCommand {
     /// plugin rejected some records (listed on stderr with their line numbers), 1 when the
     /// plugin or the call failed.
     Test(TestCommand),
+    /// Build a Python or JavaScript plugin into a WebAssembly component
+    /// (componentize-py or ComponentizeJS; see docs/components.md).
+    Build(super::plugin_build::BuildCommand),
+    /// Create a plugin project (rust, python, js or c) that builds with one command and
+    /// passes `sluice plugin test` as it is.
+    Init(super::plugin_init::InitCommand),
 }
 
 impl PluginCommand {
@@ -30,6 +36,8 @@ impl PluginCommand {
         match self {
             PluginCommand::Inspect(cmd) => cmd.execute(),
             PluginCommand::Test(cmd) => cmd.execute(),
+            PluginCommand::Build(cmd) => cmd.execute(),
+            PluginCommand::Init(cmd) => cmd.execute(),
         }
     }
 }
@@ -65,17 +73,20 @@ impl InspectCommand {
             info.size,
             DisplayBytes(info.size)
         )?;
+        let (kind, init) = if info.component {
+            (
+                "component (world sluice:plugin/plugin@1.0.0)",
+                "init (takes the job's params)",
+            )
+        } else if info.has_init {
+            ("core module", "sluice_init (takes the job's params)")
+        } else {
+            ("core module", "(none)")
+        };
+        writeln!(out, "kind:        {kind}")?;
         writeln!(out, "abi version: {}", info.abi_version)?;
         writeln!(out, "functions:   {}", list(&info.functions))?;
-        writeln!(
-            out,
-            "init:        {}",
-            if info.has_init {
-                "sluice_init (takes the job's params)"
-            } else {
-                "(none)"
-            }
-        )?;
+        writeln!(out, "init:        {init}")?;
         writeln!(out, "imports:     {}", list(&info.imports))?;
         writeln!(out, "code:        {compiled}")?;
         Ok(ExitCode::SUCCESS)

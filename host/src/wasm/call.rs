@@ -107,7 +107,7 @@ pub(crate) fn exchange<T>(
 /// The items are checked and framed into the [`Partition`] in one scan; the rest of the
 /// document (the errors and any elements a later minor version appends) is read by the
 /// ABI crate's parser, so both agree on what a valid document is.
-fn read_output(buf: &[u8], shape: Shape, count: u32) -> Result<CallOutput, Failure> {
+pub(crate) fn read_output(buf: &[u8], shape: Shape, count: u32) -> Result<CallOutput, Failure> {
     let bad = |e: msgpack::DecodeError| {
         Failure::BadOutput(format!(
             "output is not a valid [items, errors] document: {e}"

@@ -190,7 +190,7 @@ where
 }
 
 /// Epoch ticks covering `d` (at least one).
-fn ticks(d: Duration) -> u64 {
+pub(crate) fn ticks(d: Duration) -> u64 {
     (d.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64).max(1)
 }
 

@@ -25,6 +25,7 @@
 //! ```
 
 mod call;
+mod component;
 mod error;
 mod host_log;
 mod instance;
@@ -42,12 +43,14 @@ use std::sync::Arc;
 use sluice_abi::{exports, Ctx, Shape};
 
 pub use call::CallOutput;
+pub use component::{GUEST_INTERFACE, HOST_INTERFACE};
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
 pub use limits::Limits;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
 pub use wasi::SERVED as WASI_FUNCTIONS;
 
 use crate::record::json_to_msgpack;
+use component::ComponentPlugin;
 use error::Failure;
 use instance::PluginInstance;
 use module::LoadedModule;
@@ -61,21 +64,30 @@ pub struct Plugin {
 
 struct PluginInner {
     name: Arc<str>,
-    module: LoadedModule,
+    code: Code,
     limits: Limits,
     /// The encoded params map, the one item of `sluice_init`'s input.
     params: Vec<u8>,
-    pool: InstancePool,
     /// Keeps the engine and its epoch ticker alive while the plugin is.
     _runtime: Arc<WasmRuntime>,
+}
+
+/// A plugin's code: a core module speaking ABI v1, or a component of the
+/// `sluice:plugin` world (`component`).
+enum Code {
+    Module {
+        module: LoadedModule,
+        pool: InstancePool<PluginInstance>,
+    },
+    Component(ComponentPlugin),
 }
 
 impl fmt::Debug for Plugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Plugin")
             .field("name", &self.inner.name)
-            .field("path", &self.inner.module.path)
-            .field("functions", &self.inner.module.functions)
+            .field("path", &self.path())
+            .field("functions", &self.functions())
             .finish_non_exhaustive()
     }
 }
@@ -95,32 +107,49 @@ impl Plugin {
         params: &serde_json::Value,
         limits: Limits,
     ) -> Result<Plugin, PluginError> {
-        let module = module::load(runtime, path, limits.fuel.is_some())?;
         let mut encoded = Vec::new();
         json_to_msgpack(params, &mut encoded);
+        let name: Arc<str> = name.into();
+        if component::is_component_file(path) {
+            let c = ComponentPlugin::load(runtime, &name, path, Some(&encoded), &limits)?;
+            tracing::debug!(plugin = %name, path = %path.display(), from_cache = c.from_cache, "Component plugin loaded.");
+            return Ok(Plugin {
+                inner: Arc::new(PluginInner {
+                    name,
+                    code: Code::Component(c),
+                    limits,
+                    params: encoded,
+                    _runtime: runtime.clone(),
+                }),
+            });
+        }
+        let module = module::load(runtime, path, limits.fuel.is_some())?;
+        let from_cache = module.from_cache;
         let plugin = Plugin {
             inner: Arc::new(PluginInner {
-                name: name.into(),
-                module,
+                name,
+                code: Code::Module {
+                    module,
+                    pool: InstancePool::for_this_machine(),
+                },
                 limits,
                 params: encoded,
-                pool: InstancePool::for_this_machine(),
                 _runtime: runtime.clone(),
             }),
         };
-        let first = plugin.instantiate().map_err(|f| plugin.load_error(f))?;
-        plugin.inner.pool.give_back(first);
-        tracing::debug!(
-            plugin = name,
-            path = %path.display(),
-            from_cache = plugin.inner.module.from_cache,
-            "Plugin loaded."
-        );
+        let Code::Module { module, pool } = &plugin.inner.code else {
+            unreachable!("built as a module above");
+        };
+        let first = plugin
+            .instantiate(module)
+            .map_err(|f| plugin.load_error(f))?;
+        pool.give_back(first);
+        tracing::debug!(plugin = %plugin.inner.name, path = %path.display(), from_cache, "Plugin loaded.");
         Ok(plugin)
     }
 
     fn load_error(&self, failure: Failure) -> PluginError {
-        let path = self.inner.module.path.clone();
+        let path = self.path().to_owned();
         match failure {
             // A wrong ABI version or a missing export is the module's fault, not init's.
             Failure::Other(message) => PluginError::Invalid { path, message },
@@ -133,9 +162,8 @@ impl Plugin {
     }
 
     /// A new instance: instantiated, `_initialize`d, version-checked and `sluice_init`ed.
-    fn instantiate(&self) -> Result<PluginInstance, Failure> {
+    fn instantiate(&self, m: &LoadedModule) -> Result<PluginInstance, Failure> {
         let inner = &*self.inner;
-        let m = &inner.module;
         let mut instance =
             PluginInstance::new(&m.pre, &inner.name, &inner.limits, m.has_initialize)?;
         if m.has_init {
@@ -167,7 +195,15 @@ impl Plugin {
 
     /// The module file the plugin was loaded from.
     pub fn path(&self) -> &Path {
-        &self.inner.module.path
+        match &self.inner.code {
+            Code::Module { module, .. } => &module.path,
+            Code::Component(c) => &c.path,
+        }
+    }
+
+    /// Whether the plugin is a WebAssembly component (rather than a core module).
+    pub fn is_component(&self) -> bool {
+        matches!(self.inner.code, Code::Component(_))
     }
 
     /// The limits applied to every call.
@@ -177,21 +213,25 @@ impl Plugin {
 
     /// The operator functions the module exports, sorted by name.
     pub fn functions(&self) -> &[String] {
-        &self.inner.module.functions
+        match &self.inner.code {
+            Code::Module { module, .. } => &module.functions,
+            Code::Component(c) => &c.functions,
+        }
     }
 
     /// Whether the module exports an operator function of this name.
     pub fn has_function(&self, function: &str) -> bool {
-        self.inner
-            .module
-            .functions
+        self.functions()
             .binary_search_by(|f| f.as_str().cmp(function))
             .is_ok()
     }
 
     /// The number of idle instances kept for reuse (for tests and metrics).
     pub fn idle_instances(&self) -> usize {
-        self.inner.pool.idle()
+        match &self.inner.code {
+            Code::Module { pool, .. } => pool.idle(),
+            Code::Component(c) => c.idle(),
+        }
     }
 
     /// Calls `function` with `count` encoded items laid end to end in `items`.
@@ -216,10 +256,27 @@ impl Plugin {
         if !self.has_function(function) {
             return Err(fail(Failure::Other(self.no_such_function(function))));
         }
-        let mut instance = match inner.pool.take() {
+        let (module, pool) = match &inner.code {
+            Code::Module { module, pool } => (module, pool),
+            Code::Component(c) => {
+                return c
+                    .call(
+                        &inner.name,
+                        &inner.params,
+                        &inner.limits,
+                        function,
+                        shape,
+                        count,
+                        items,
+                        ctx,
+                    )
+                    .map_err(fail)
+            }
+        };
+        let mut instance = match pool.take() {
             Some(i) => i,
             None => self
-                .instantiate()
+                .instantiate(module)
                 .map_err(|f| fail(Failure::Other(format!("cannot start a new instance: {f}"))))?,
         };
         let result = instance.call(function, shape, count, items, ctx);
@@ -228,7 +285,7 @@ impl Plugin {
             Err(f) => f.instance_is_healthy(),
         };
         if healthy && instance.memory_high_water() <= inner.limits.memory_bytes / 2 {
-            inner.pool.give_back(instance);
+            pool.give_back(instance);
         } else if healthy {
             tracing::debug!(
                 plugin = %inner.name,
@@ -241,7 +298,21 @@ impl Plugin {
     }
 
     fn no_such_function(&self, function: &str) -> String {
-        let m = &self.inner.module;
+        let listed = |path: &Path, functions: &[String]| {
+            format!(
+                "{} does not export it (operator functions: {})",
+                path.display(),
+                if functions.is_empty() {
+                    "none".to_owned()
+                } else {
+                    functions.join(", ")
+                }
+            )
+        };
+        let m = match &self.inner.code {
+            Code::Module { module, .. } => module,
+            Code::Component(c) => return listed(&c.path, &c.functions),
+        };
         if let Some(ty) = m.other_functions.get(function) {
             return format!(
                 "the export has type {ty}, not (i32, i32) -> i64, so it is not an operator function"
@@ -250,15 +321,7 @@ impl Plugin {
         if exports::RESERVED.contains(&function) {
             return "this export is part of the ABI, not an operator function".into();
         }
-        format!(
-            "{} does not export it (operator functions: {})",
-            m.path.display(),
-            if m.functions.is_empty() {
-                "none".to_owned()
-            } else {
-                m.functions.join(", ")
-            }
-        )
+        listed(&m.path, &m.functions)
     }
 }
 
@@ -277,6 +340,9 @@ pub struct PluginInfo {
     pub has_init: bool,
     /// Whether the compiled code came from the on-disk cache.
     pub from_cache: bool,
+    /// Whether the plugin is a component of the `sluice:plugin` world (then `has_init`
+    /// is true: every component exports `init`).
+    pub component: bool,
 }
 
 /// Loads and validates `path` like [`Plugin::load`] (without running `sluice_init`,
@@ -285,9 +351,21 @@ pub struct PluginInfo {
 /// # Errors
 /// As [`Plugin::load`].
 pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, PluginError> {
-    let m = module::load(runtime, path, false)?;
     let stem = path.file_stem().map(|s| s.to_string_lossy());
     let name: Arc<str> = stem.as_deref().unwrap_or("plugin").into();
+    if component::is_component_file(path) {
+        let c = ComponentPlugin::load(runtime, &name, path, None, &Limits::default())?;
+        return Ok(PluginInfo {
+            size: c.size,
+            abi_version: sluice_abi::ABI_VERSION,
+            functions: c.functions,
+            imports: c.imports,
+            has_init: true,
+            from_cache: c.from_cache,
+            component: true,
+        });
+    }
+    let m = module::load(runtime, path, false)?;
     PluginInstance::new(&m.pre, &name, &Limits::default(), m.has_initialize).map_err(
         |f| match f {
             Failure::Other(message) => PluginError::Invalid {
@@ -308,5 +386,6 @@ pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, Pl
         imports: m.imports,
         has_init: m.has_init,
         from_cache: m.from_cache,
+        component: false,
     })
 }

@@ -6,15 +6,13 @@
 
 use std::sync::Mutex;
 
-use super::instance::PluginInstance;
-
-/// Idle instances of one plugin.
-pub(crate) struct InstancePool {
-    idle: Mutex<Vec<PluginInstance>>,
+/// Idle instances of one plugin (core module instances or component instances).
+pub(crate) struct InstancePool<I> {
+    idle: Mutex<Vec<I>>,
     max_idle: usize,
 }
 
-impl InstancePool {
+impl<I> InstancePool<I> {
     /// A pool keeping at most `max_idle` idle instances.
     pub(crate) fn new(max_idle: usize) -> Self {
         InstancePool {
@@ -30,12 +28,12 @@ impl InstancePool {
     }
 
     /// Takes the most recently used idle instance, if any.
-    pub(crate) fn take(&self) -> Option<PluginInstance> {
+    pub(crate) fn take(&self) -> Option<I> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
     }
 
     /// Returns an instance for reuse; drops it when the pool is full.
-    pub(crate) fn give_back(&self, instance: PluginInstance) {
+    pub(crate) fn give_back(&self, instance: I) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < self.max_idle {
             idle.push(instance);

@@ -13,6 +13,7 @@ use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use wasmtime::component::Component;
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, Module,
     PoolingAllocationConfig, WasmBacktraceDetails,
@@ -27,6 +28,11 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Instance slots of the pooling allocator (memories, tables and instances alike).
 const POOL_SLOTS: u32 = 128;
+
+/// Core instance and table slots: a component instance holds several core instances and
+/// tables (a Python component about 30 instances), and these slots cost no address space
+/// reservation of their own, unlike memories.
+const POOL_INSTANCE_SLOTS: u32 = 2048;
 
 /// Process-wide runtime settings.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +84,8 @@ pub struct WasmRuntime {
     /// Modules compiled by this process, by the SHA-256 of their bytes and whether they
     /// were compiled for the metered engine.
     modules: Mutex<HashMap<([u8; 32], bool), Module>>,
+    /// Components compiled by this process, keyed the same way.
+    components: Mutex<HashMap<([u8; 32], bool), Component>>,
     pooling: bool,
     _ticker: EpochTicker,
 }
@@ -109,6 +117,7 @@ impl WasmRuntime {
             fuel_engine,
             cache,
             modules: Mutex::new(HashMap::new()),
+            components: Mutex::new(HashMap::new()),
             pooling,
             _ticker: ticker,
         }))
@@ -169,6 +178,31 @@ impl WasmRuntime {
         modules.insert(key, module.clone());
         Ok((module, hit))
     }
+
+    /// [`WasmRuntime::compile`] for a component: compiled once per process, cached on
+    /// disk like modules.
+    pub(crate) fn compile_component(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        fuel: bool,
+    ) -> Result<(Component, bool), PluginError> {
+        let key = (Sha256::digest(bytes).into(), fuel);
+        let engine = self.engine(fuel)?;
+        let mut components = self.components.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = components.get(&key) {
+            return Ok((c.clone(), true));
+        }
+        let before = self.cache_stats().map_or(0, |s| s.hits);
+        let component =
+            Component::from_binary(engine, bytes).map_err(|e| PluginError::Invalid {
+                path: path.to_owned(),
+                message: format!("not a valid WebAssembly component: {}", e.root_cause()),
+            })?;
+        let hit = self.cache_stats().is_some_and(|s| s.hits > before);
+        components.insert(key, component.clone());
+        Ok((component, hit))
+    }
 }
 
 /// An engine (pooling allocator when the system allows it, on-demand otherwise) with or
@@ -177,9 +211,9 @@ fn make_engine(cache: Option<&Cache>, fuel: bool) -> Result<(Engine, bool), Plug
     let mut cfg = base_config(fuel);
     cfg.cache(cache.cloned());
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_core_instances(POOL_SLOTS)
+    pool.total_core_instances(POOL_INSTANCE_SLOTS)
         .total_memories(POOL_SLOTS)
-        .total_tables(POOL_SLOTS)
+        .total_tables(POOL_INSTANCE_SLOTS)
         .max_memories_per_module(1)
         .max_tables_per_module(4)
         .linear_memory_keep_resident(1 << 20);
