@@ -85,6 +85,7 @@ pub fn run(
         default_partitions: plan.default_partitions,
     };
     let mut exec = Executor::new(names, plan.nodes, Vec::new(), None, settings);
+    exec.keep_last_values();
     let mut slice = spec
         .slice_queries
         .as_ref()

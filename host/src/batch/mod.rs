@@ -1,5 +1,6 @@
 //! Micro-batching of pushed input, the one place where blocks become a batch: receivers
-//! push records into a [`BlockGenerator`], which seals a block every block interval; at
+//! push records into a [`BlockGenerator`], which seals a block every block interval (or
+//! earlier, at [`blocks::MAX_BLOCK_BYTES`]); at
 //! each batch time [`ReceiverInput`] takes the sealed blocks the [`BlockStore`] allocates
 //! to the batch, one partition per block (Spark's `BlockGenerator` and
 //! `ReceivedBlockTracker`).
@@ -12,12 +13,14 @@
 
 mod batcher;
 mod blocks;
+mod budget;
 mod rate;
 
 use std::sync::Arc;
 
 pub use batcher::ReceiverInput;
 pub use blocks::{Block, BlockGenerator, BlockStore, NoBlockStore};
+pub use budget::MemoryBudget;
 pub use rate::{RateLimiter, MAX_READ, MIN_READ};
 
 use crate::record::{Batch, DeadLetter};

@@ -51,8 +51,11 @@ pub struct Executor {
     sinks: Vec<SinkSlot>,
     dead_letter: Option<DeadLetterSink>,
     settings: ExecSettings,
-    /// Values of the last batch, by value index (for tests and inspection).
+    /// Values of the last batch, by value index, when kept (for tests and inspection).
     last: Vec<StreamValue>,
+    /// Whether to keep `last`: off in jobs, where it would hold a whole batch's input and
+    /// intermediate streams until the next batch ends.
+    keep_last: bool,
 }
 
 impl Executor {
@@ -71,6 +74,7 @@ impl Executor {
             dead_letter,
             settings,
             last: Vec::new(),
+            keep_last: false,
         }
     }
 
@@ -79,7 +83,13 @@ impl Executor {
         self.nodes.iter_mut().map(|n| (n.name.as_str(), &mut n.op))
     }
 
-    /// The value stream `name` had at the last batch.
+    /// Keeps every stream's value of the last batch for [`Executor::last_value`].
+    pub fn keep_last_values(&mut self) {
+        self.keep_last = true;
+    }
+
+    /// The value stream `name` had at the last batch, if values are kept
+    /// ([`Executor::keep_last_values`]).
     pub fn last_value(&self, name: &str) -> Option<&StreamValue> {
         if let Some(i) = self.source_names.iter().position(|n| n == name) {
             return self.last.get(i);
@@ -134,7 +144,9 @@ impl Executor {
         let rejected = rejected.into_inner().unwrap_or_else(|e| e.into_inner());
         report.rejected = rejected.len();
         self.route_rejected(time, &rejected)?;
-        self.last = values;
+        if self.keep_last {
+            self.last = values;
+        }
         report.state_bytes = self.nodes.iter().map(|n| n.op.state_bytes() as u64).sum();
         report.processing = started.elapsed();
         Ok(report)

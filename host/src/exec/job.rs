@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
+use super::memory;
 use super::plan::{Plan, PlanMode};
 use super::ExecError;
 use crate::base::now_ms;
-use crate::batch::{BlockStore, NoBlockStore, SourceBatch};
+use crate::batch::{BlockStore, MemoryBudget, NoBlockStore, SourceBatch};
 use crate::checkpoint::{
     checkpointer_for, CheckpointFlags, CheckpointedJob, Checkpointer, ClockName,
 };
@@ -120,6 +121,8 @@ pub struct Job {
     stepped: u64,
     io: tokio::runtime::Handle,
     drained: bool,
+    /// `[job] max_memory`, shared with the receivers.
+    budget: Option<Arc<MemoryBudget>>,
 }
 
 impl Job {
@@ -163,7 +166,9 @@ impl Job {
                 first_wall_batch(now_ms(), plan.batch_ms, plan.block_ms) - plan.batch_ms
             }
         };
-        let mut job = Job::assemble(plan, env, store, backpressure, zero_time, checkpointer);
+        let budget = memory::budget(doc);
+        let parts = (store, backpressure, budget);
+        let mut job = Job::assemble(plan, env, parts, zero_time, checkpointer);
         job.running.done = resumed.map_or(0, |(index, _, _)| index);
         if let Some(c) = job.checkpointer.as_mut() {
             c.resume(&mut job.running)?;
@@ -181,8 +186,11 @@ impl Job {
     fn assemble(
         plan: Plan,
         env: &JobEnv,
-        store: Arc<dyn BlockStore>,
-        backpressure: Backpressure,
+        (store, backpressure, budget): (
+            Arc<dyn BlockStore>,
+            Backpressure,
+            Option<Arc<MemoryBudget>>,
+        ),
         zero_time: BatchTime,
         checkpointer: Option<Checkpointer>,
     ) -> Job {
@@ -197,8 +205,11 @@ impl Job {
             .map(|(name, spec)| {
                 let handle = match spec {
                     SourceSpec::Direct(d) => SourceHandle::Direct(d),
-                    SourceSpec::Receiver(r) => SourceHandle::Receiver(start_receiver(
-                        r,
+                    SourceSpec::Receiver(mut r) => SourceHandle::Receiver(start_receiver(
+                        {
+                            r.budget = budget.clone();
+                            r
+                        },
                         &env.io,
                         store.clone(),
                         block,
@@ -237,6 +248,7 @@ impl Job {
             stepped: 0,
             io: env.io.clone(),
             drained: false,
+            budget,
         }
     }
 
@@ -296,11 +308,14 @@ impl Job {
         let started = Instant::now();
         let inputs = self.pull(time)?;
         let counts = Backpressure::counts(&inputs);
+        memory::batch_started(self.budget.as_deref(), &inputs);
         let executor = &mut self.running.executor;
         let mut report = match &self.pool {
             Some(pool) => pool.install(|| executor.run_batch(time, inputs))?,
             None => executor.run_batch(time, inputs)?,
         };
+        let executor = &mut self.running.executor;
+        memory::batch_done(self.budget.as_deref(), executor, time, report.state_bytes)?;
         self.running.done += 1;
         self.running.last_time = time;
         match self.checkpointer.as_mut() {

@@ -7,6 +7,7 @@ mod backpressure;
 mod driver;
 mod executor;
 mod job;
+mod memory;
 mod pid;
 mod plan;
 mod progress;
@@ -63,4 +64,7 @@ pub enum ExecError {
     /// The process could not set up its runtime.
     #[error("{0}")]
     Setup(String),
+    /// The job does not fit in its `[job] max_memory`.
+    #[error("batch {time} ms: {reason}")]
+    Memory { time: BatchTime, reason: String },
 }

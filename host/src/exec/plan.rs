@@ -208,6 +208,13 @@ fn build_nodes(
                 }
                 Pending::Op(Box::new(op))
             }
+            Built::TakesChain(mut op) => {
+                if let Some(up) = take_parent_chain(&mut pending, &readers, &mut inputs) {
+                    op.fuse_after(up);
+                    tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the keyed operator's map side.");
+                }
+                Pending::Op(op)
+            }
             Built::Narrow(step) => {
                 let chain = NarrowChain::new(name, step);
                 Pending::Chain(

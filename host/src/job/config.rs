@@ -67,6 +67,12 @@ pub struct JobSection {
     /// cap but the sources' own limits.
     #[serde(default)]
     pub backpressure_initial_rate: Option<u64>,
+    /// The job's memory budget: receivers stop reading while the input they hold, the
+    /// batch in process and the keyed state reach half of it, and the job fails, naming
+    /// the budget and the state, when its keyed state alone reaches that half. Unset: no
+    /// budget but each receiver's `max_buffered`.
+    #[serde(default)]
+    pub max_memory: Option<ByteSize>,
 }
 
 fn default_batch_interval() -> Spanned<DurationMs> {

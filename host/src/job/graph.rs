@@ -63,7 +63,10 @@ fn check_sources(f: &JobFile, text: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-/// `[job]`: intervals, backpressure and the dead-letter policy agree.
+/// The smallest `[job] max_memory`.
+const MIN_MAX_MEMORY: u64 = 4 << 20;
+
+/// `[job]`: intervals, backpressure, the memory budget and the dead-letter policy agree.
 fn check_job_section(f: &JobFile) -> Result<(), Problem> {
     let batch_ms = f.job.batch_interval.get_ref().ms();
     if f.job.block_interval.ms() > batch_ms {
@@ -90,6 +93,12 @@ fn check_job_section(f: &JobFile) -> Result<(), Problem> {
             ))
         }
         _ => {}
+    }
+    if f.job.max_memory.is_some_and(|m| m.0 < MIN_MAX_MEMORY) {
+        return Err(at(
+            None,
+            "[job] max_memory must be at least 4MiB (half of it is for input and keyed state, the other half for processing a batch)",
+        ));
     }
     if f.job.error_policy == ErrorPolicyConfig::DeadLetter && f.job.dead_letter.is_none() {
         return Err(at(

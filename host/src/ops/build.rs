@@ -232,7 +232,11 @@ pub fn combine_by_key(c: &CombineConfig, cx: &BuildContext<'_>) -> Built {
 ///
 /// # Errors
 /// A [`JobError`] for an unknown function or a window that is not a multiple of the batch.
-pub fn reduce_window(c: &ReduceWindowConfig, cx: &BuildContext<'_>, by_key: bool) -> Built {
+pub fn reduce_window(
+    c: &ReduceWindowConfig,
+    cx: &BuildContext<'_>,
+    by_key: bool,
+) -> Result<ReduceByKeyAndWindow, JobError> {
     let spec = window_spec(cx, c.window, c.slide)?;
     let reduce = reduce_fn(cx, "fn", &c.func)?;
     let inverse = c
@@ -251,11 +255,11 @@ pub fn reduce_window(c: &ReduceWindowConfig, cx: &BuildContext<'_>, by_key: bool
         Some("nonzero") => Some(FilterFn::NonZero),
         Some(t) => Some(FilterFn::Plugin(cx.plugin_fn(&t.to_owned())?)),
     };
-    Ok(Box::new(if by_key {
+    Ok(if by_key {
         ReduceByKeyAndWindow::new(spec, reduce, inverse, filter, c.partitions)
     } else {
         ReduceByKeyAndWindow::reduce_by_window(spec, reduce, inverse)
-    }))
+    })
 }
 
 /// `window`, `count_by_window`, `count_by_value_and_window`, `group_by_key_and_window`.
@@ -289,10 +293,13 @@ fn update_fn(cx: &BuildContext<'_>, text: &str) -> Result<UpdateFn, JobError> {
 ///
 /// # Errors
 /// A [`JobError`] for an unknown function or an invalid initial state.
-pub fn update_state_by_key(c: &UpdateStateConfig, cx: &BuildContext<'_>) -> Built {
+pub fn update_state_by_key(
+    c: &UpdateStateConfig,
+    cx: &BuildContext<'_>,
+) -> Result<UpdateStateByKey, JobError> {
     let f = update_fn(cx, &c.func)?;
     let initial = initial_state(cx, c.initial_state.as_ref())?;
-    Ok(Box::new(UpdateStateByKey::new(f, c.partitions, initial)))
+    Ok(UpdateStateByKey::new(f, c.partitions, initial))
 }
 
 /// `map_with_state`; publishes its state for a `state_snapshots` child.

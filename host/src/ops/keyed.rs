@@ -12,8 +12,9 @@ use rayon::prelude::*;
 use super::builtin::{Builtin, Num};
 use super::hash::FastMap;
 use super::key_table::KeyTable;
+use super::narrow::NarrowChain;
 use super::{OpContext, OpError};
-use crate::record::{canonical_key, short_str_int_pair, split_pair, Batch};
+use crate::record::{canonical_key, short_str_int_pair, split_pair, Batch, Partition};
 
 /// The partition (of `n`) that a canonical key belongs to: the shuffle's `partition_of`.
 pub fn key_partition(key: &[u8], n: usize) -> usize {
@@ -163,19 +164,70 @@ fn add_num(acc: &mut Num, n: Num) -> Result<(), String> {
     Ok(())
 }
 
+/// Partial sums by output partition (of `n`).
+fn route<'o>(entries: impl Iterator<Item = (Cow<'o, [u8]>, Num)>, n: usize) -> Vec<Partials<'o>> {
+    let mut out: Vec<Partials<'o>> = (0..n).map(|_| Vec::new()).collect();
+    for (k, num) in entries {
+        let i = if n == 1 { 0 } else { key_partition(&k, n) };
+        out[i].push((k, num));
+    }
+    out
+}
+
+/// Sums one partition's values per key with a built-in `sum` or `count`.
+fn sum_partition<'r>(
+    p: &'r Partition,
+    how: KeyOf,
+    builtin: Builtin,
+    cx: &OpContext<'_>,
+) -> Result<KeyTable<'r, Num>, OpError> {
+    let mut acc: KeyTable<'r, Num> = KeyTable::new();
+    for rec in p.iter() {
+        if how == KeyOf::Pair {
+            if let Some((k, v)) = short_str_int_pair(rec) {
+                let num = Num::Int(if builtin == Builtin::Count { 1 } else { v });
+                if let Err(reason) = acc.upsert(Cow::Borrowed(k), num, add_num) {
+                    cx.reject(rec, format!("built-in `{}`: {reason}", builtin.name()))?;
+                }
+                continue;
+            }
+        }
+        let (k, v) = match key_value(rec, how) {
+            Ok(kv) => kv,
+            Err(reason) => {
+                cx.reject(rec, reason)?;
+                continue;
+            }
+        };
+        let num = match builtin {
+            Builtin::Count => Ok(Num::Int(1)),
+            _ => Num::read(v),
+        };
+        if let Err(reason) = num.and_then(|num| acc.upsert(k, num, add_num)) {
+            cx.reject(rec, format!("built-in `{}`: {reason}", builtin.name()))?;
+        }
+    }
+    Ok(acc)
+}
+
 /// Map-side combine with a built-in `sum` or `count` (`None` for other built-ins): each
 /// input partition sums its values per key in parallel (one [`KeyTable`], `[word, 1]`
 /// pairs read on a fast path), its keys are then hashed once each to find their output
 /// partition, and the partial sums meet there. Values that are not numbers go to the
 /// error policy.
 ///
+/// With `pre` (narrow steps fused in front, e.g. the `flat_map` that makes the pairs),
+/// each input partition goes through them first and its output is summed and dropped at
+/// once, so the batch of pairs never exists as a whole.
+///
 /// # Errors
-/// [`OpError::Record`] under the `fail` policy.
+/// [`OpError::Record`] under the `fail` policy, or the fused steps' errors.
 pub fn combine_batch(
     batch: &Batch,
     n: usize,
     how: KeyOf,
     builtin: Builtin,
+    pre: Option<&NarrowChain>,
     cx: &OpContext<'_>,
 ) -> Result<Option<Vec<Combined>>, OpError> {
     if !matches!(builtin, Builtin::Sum | Builtin::Count) {
@@ -185,39 +237,17 @@ pub fn combine_batch(
     let partials: Vec<Vec<Partials<'_>>> = batch
         .partitions
         .par_iter()
-        .map(|p| {
-            let mut acc: KeyTable<'_, Num> = KeyTable::new();
-            for rec in p.iter() {
-                if how == KeyOf::Pair {
-                    if let Some((k, v)) = short_str_int_pair(rec) {
-                        let num = Num::Int(if builtin == Builtin::Count { 1 } else { v });
-                        if let Err(reason) = acc.upsert(Cow::Borrowed(k), num, add_num) {
-                            cx.reject(rec, format!("built-in `{}`: {reason}", builtin.name()))?;
-                        }
-                        continue;
-                    }
-                }
-                let (k, v) = match key_value(rec, how) {
-                    Ok(kv) => kv,
-                    Err(reason) => {
-                        cx.reject(rec, reason)?;
-                        continue;
-                    }
-                };
-                let num = match builtin {
-                    Builtin::Count => Ok(Num::Int(1)),
-                    _ => Num::read(v),
-                };
-                if let Err(reason) = num.and_then(|num| acc.upsert(k, num, add_num)) {
-                    cx.reject(rec, format!("built-in `{}`: {reason}", builtin.name()))?;
-                }
+        .enumerate()
+        .map(|(i, p)| match pre {
+            None => Ok(route(sum_partition(p, how, builtin, cx)?.into_entries(), n)),
+            Some(chain) => {
+                let pairs = chain.run_partition(p, i as u32, cx)?;
+                let acc = sum_partition(&pairs, how, builtin, cx)?;
+                let owned = acc
+                    .into_entries()
+                    .map(|(k, num)| (Cow::<'static, [u8]>::Owned(k.into_owned()), num));
+                Ok(route(owned, n))
             }
-            let mut out: Vec<Partials<'_>> = (0..n).map(|_| Vec::new()).collect();
-            for (k, num) in acc.into_entries() {
-                let i = if n == 1 { 0 } else { key_partition(&k, n) };
-                out[i].push((k, num));
-            }
-            Ok(out)
         })
         .collect::<Result<_, OpError>>()?;
     let mut per_out: Vec<Vec<Partials<'_>>> =
@@ -279,7 +309,7 @@ mod tests {
             serde_json::json!([["a", 1], ["b", 2], ["a", 3], ["c", 1.5], ["b", 1]]),
             3,
         );
-        let parts = combine_batch(&b, 2, KeyOf::Pair, Builtin::Sum, &h.cx(1000))
+        let parts = combine_batch(&b, 2, KeyOf::Pair, Builtin::Sum, None, &h.cx(1000))
             .unwrap()
             .unwrap();
         let mut all: Vec<_> = parts.into_iter().flatten().collect();
@@ -297,9 +327,11 @@ mod tests {
                 (enc("c".into()), enc(1.5.into())),
             ]
         );
-        assert!(combine_batch(&b, 2, KeyOf::Pair, Builtin::Max, &h.cx(1000))
-            .unwrap()
-            .is_none());
+        assert!(
+            combine_batch(&b, 2, KeyOf::Pair, Builtin::Max, None, &h.cx(1000))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

@@ -190,7 +190,7 @@ impl Operator for MapWithState {
             .map(|timeout| cx.time - timeout);
         let time = cx.time;
         if let (UpdateFn::Builtin(builtin), Some(b), None) = (&config.f, input.rdd(), idle_before) {
-            if let Some(parts) = combine_batch(b, n, KeyOf::Pair, *builtin, cx)? {
+            if let Some(parts) = combine_batch(b, n, KeyOf::Pair, *builtin, None, cx)? {
                 // A running sum or count over the touched keys, emitting `[key, state]`.
                 let mapped: Vec<Partition> = shared
                     .store

@@ -19,7 +19,7 @@ pub use build_context::{BuildContext, Links, SharedLinks};
 pub use builtin::Builtin;
 pub use functions::{InverseFn, ReduceFn};
 pub use map_with_state::{MapWithState, MapWithStateConfig};
-pub use narrow::NarrowChain;
+pub use narrow::{NarrowChain, TakesChain};
 pub use reduce_window::ReduceByKeyAndWindow;
 pub use registry::{build, Built};
 pub use slice::Slice;

@@ -147,6 +147,20 @@ impl NarrowChain {
         self.steps.iter().map(|(s, _)| s.as_str()).collect()
     }
 
+    /// Runs every step on every partition of `batch`, in parallel.
+    ///
+    /// # Errors
+    /// The first failing step's [`OpError`].
+    pub fn run_batch(&self, batch: &Batch, cx: &OpContext<'_>) -> Result<Arc<Batch>, OpError> {
+        let partitions = batch
+            .partitions
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| self.run_partition(p, i as u32, cx))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Batch::new(partitions))
+    }
+
     /// Runs every step on one partition (partition `index` of the batch).
     ///
     /// # Errors
@@ -195,12 +209,18 @@ impl Operator for NarrowChain {
         {
             return Ok(StreamValue::Rdd(Arc::clone(batch)));
         }
-        let partitions = batch
-            .partitions
-            .par_iter()
-            .enumerate()
-            .map(|(i, p)| self.run_partition(p, i as u32, cx))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(StreamValue::Rdd(Batch::new(partitions)))
+        Ok(StreamValue::Rdd(self.run_batch(batch, cx)?))
     }
+}
+
+/// A keyed operator that can take the narrow chain in front of it into its map side (the
+/// planner fuses them): each input partition goes through the chain and is combined at
+/// once, so that the chain's output for the whole batch (the pairs of a `flat_map`) never
+/// exists in memory. Paths that need the whole batch run the chain over it first.
+pub trait TakesChain: Operator {
+    /// Runs `chain` on the input before the operator.
+    fn fuse_after(&mut self, chain: NarrowChain);
+
+    /// The fused streams, if any.
+    fn fused(&self) -> Vec<&str>;
 }

@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use super::functions::{FilterFn, Group, InverseFn, ReduceFn};
 use super::hash::{sorted_by_key, FastMap};
 use super::keyed::{combine_batch, group_batch, Groups, KeyOf};
+use super::narrow::{NarrowChain, TakesChain};
 use super::window::{TimeBuffer, WindowSpec};
 use super::{OpContext, OpError, Operator, StreamValue};
 use crate::record::{codec, BatchTime};
@@ -50,6 +51,8 @@ pub struct ReduceByKeyAndWindow {
     buffer: TimeBuffer<Reduced>,
     /// The previous output by partition (incremental mode only).
     state: Vec<FastMap<Vec<u8>, Vec<u8>>>,
+    /// Narrow steps fused in front (see [`TakesChain`]).
+    pre: Option<NarrowChain>,
 }
 
 impl ReduceByKeyAndWindow {
@@ -72,6 +75,7 @@ impl ReduceByKeyAndWindow {
             output: WindowOutput::Pairs,
             buffer: TimeBuffer::default(),
             state: Vec::new(),
+            pre: None,
         }
     }
 
@@ -126,10 +130,19 @@ impl ReduceByKeyAndWindow {
     /// Reduces one arriving batch by key.
     fn reduce_batch(&self, b: &Batch, cx: &OpContext<'_>) -> Result<Reduced, OpError> {
         if let Some(builtin) = self.reduce.builtin() {
-            if let Some(parts) = combine_batch(b, self.n(cx), self.key_of, builtin, cx)? {
+            let pre = self.pre.as_ref();
+            if let Some(parts) = combine_batch(b, self.n(cx), self.key_of, builtin, pre, cx)? {
                 return Ok(parts);
             }
         }
+        let chained;
+        let b = match &self.pre {
+            Some(chain) => {
+                chained = chain.run_batch(b, cx)?;
+                &*chained
+            }
+            None => b,
+        };
         let groups = group_batch(b, self.n(cx), self.key_of, cx)?;
         groups
             .par_iter()
@@ -291,6 +304,19 @@ impl ReduceByKeyAndWindow {
             })
             .collect();
         StreamValue::Rdd(Batch::new(partitions))
+    }
+}
+
+impl TakesChain for ReduceByKeyAndWindow {
+    fn fuse_after(&mut self, chain: NarrowChain) {
+        self.pre = Some(chain);
+    }
+
+    fn fused(&self) -> Vec<&str> {
+        self.pre
+            .as_ref()
+            .map(NarrowChain::streams)
+            .unwrap_or_default()
     }
 }
 

@@ -11,7 +11,7 @@ use super::build_context::BuildContext;
 use super::count::{Count, CountByValue};
 use super::group_by_key::GroupByKey;
 use super::join::JoinKind;
-use super::narrow::NarrowStep;
+use super::narrow::{NarrowStep, TakesChain};
 use super::reduce::Reduce;
 use super::reduce_by_key::ReduceByKey;
 use super::Operator;
@@ -24,6 +24,9 @@ pub enum Built {
     /// A `reduce_by_key`, whose map side the planner may fuse with the narrow chain in
     /// front of it.
     ReduceByKey(ReduceByKey),
+    /// A keyed operator that may take the narrow chain in front of it into its map side
+    /// (`update_state_by_key`, `reduce_by_key_and_window`).
+    TakesChain(Box<dyn TakesChain>),
     /// Any other operator.
     Operator(Box<dyn Operator>),
 }
@@ -83,9 +86,17 @@ pub fn build(config: &OpConfig, cx: &BuildContext<'_>) -> Result<Built, JobError
         | OpConfig::CountByWindow(c)
         | OpConfig::CountByValueAndWindow(c)
         | OpConfig::GroupByKeyAndWindow(c) => one().and_then(|()| b::window(c, cx, name)),
-        OpConfig::ReduceByWindow(c) => one().and_then(|()| b::reduce_window(c, cx, false)),
-        OpConfig::ReduceByKeyAndWindow(c) => one().and_then(|()| b::reduce_window(c, cx, true)),
-        OpConfig::UpdateStateByKey(c) => one().and_then(|()| b::update_state_by_key(c, cx)),
+        OpConfig::ReduceByWindow(c) => one().and_then(|()| op(b::reduce_window(c, cx, false)?)),
+        OpConfig::ReduceByKeyAndWindow(c) => {
+            return one()
+                .and_then(|()| b::reduce_window(c, cx, true))
+                .map(|o| Built::TakesChain(Box::new(o)))
+        }
+        OpConfig::UpdateStateByKey(c) => {
+            return one()
+                .and_then(|()| b::update_state_by_key(c, cx))
+                .map(|o| Built::TakesChain(Box::new(o)))
+        }
         OpConfig::MapWithState(c) => one().and_then(|()| b::map_with_state(c, cx, cx.links)),
         OpConfig::StateSnapshots(_) => one().and_then(|()| b::state_snapshots(cx, cx.links)),
         OpConfig::EventTimeWindow(c) => one().and_then(|()| b::event_time_window(c, cx)),

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::builtin::Builtin;
 use super::keyed::{combine_batch, group_batch, key_value, Combined, Groups, KeyOf};
+use super::narrow::{NarrowChain, TakesChain};
 use super::state_store::{StatePartition, StateStore};
 use super::update_fn::{Entry, UpdateFn};
 use super::{OpContext, OpError, Operator, StreamValue};
@@ -26,6 +27,8 @@ pub struct UpdateStateByKey {
     initial: Option<Arc<Batch>>,
     store: StateStore,
     started: bool,
+    /// Narrow steps fused in front (see [`TakesChain`]).
+    pre: Option<NarrowChain>,
 }
 
 const TAG: &[u8; 4] = b"SUSK";
@@ -43,6 +46,7 @@ impl UpdateStateByKey {
             initial,
             store: StateStore::default(),
             started: false,
+            pre: None,
         }
     }
 
@@ -105,6 +109,19 @@ impl UpdateStateByKey {
     }
 }
 
+impl TakesChain for UpdateStateByKey {
+    fn fuse_after(&mut self, chain: NarrowChain) {
+        self.pre = Some(chain);
+    }
+
+    fn fused(&self) -> Vec<&str> {
+        self.pre
+            .as_ref()
+            .map(NarrowChain::streams)
+            .unwrap_or_default()
+    }
+}
+
 impl Operator for UpdateStateByKey {
     fn kind(&self) -> &'static str {
         "update_state_by_key"
@@ -115,7 +132,15 @@ impl Operator for UpdateStateByKey {
         inputs: &[StreamValue],
         cx: &OpContext<'_>,
     ) -> Result<StreamValue, OpError> {
-        let input = inputs.first().cloned().unwrap_or_default();
+        // A running sum or count takes the fused chain into its combine; anything else
+        // runs it over the whole batch first.
+        let running = matches!(self.f, UpdateFn::Builtin(Builtin::Sum | Builtin::Count));
+        let input = match (&self.pre, inputs.first()) {
+            (Some(chain), Some(StreamValue::Rdd(b))) if !running => {
+                StreamValue::Rdd(chain.run_batch(b, cx)?)
+            }
+            (_, first) => first.cloned().unwrap_or_default(),
+        };
         if !input.is_valid() {
             return Ok(StreamValue::NotValid);
         }
@@ -133,7 +158,8 @@ impl Operator for UpdateStateByKey {
         }
         let time = cx.time;
         if let (UpdateFn::Builtin(builtin), Some(b)) = (&self.f, input.rdd()) {
-            if let Some(parts) = combine_batch(b, n, KeyOf::Pair, *builtin, cx)? {
+            let pre = self.pre.as_ref().filter(|_| running);
+            if let Some(parts) = combine_batch(b, n, KeyOf::Pair, *builtin, pre, cx)? {
                 // A running sum or count: state + the batch's partial, keys with data only.
                 self.store
                     .parts

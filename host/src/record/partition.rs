@@ -107,6 +107,16 @@ impl Partition {
         }
     }
 
+    /// Gives back the buffers' spare capacity when it is more than a quarter of them.
+    pub fn shrink_to_fit(&mut self) {
+        if self.buf.capacity() - self.buf.len() > self.buf.capacity() / 4 {
+            self.buf.shrink_to_fit();
+        }
+        if self.ends.capacity() - self.ends.len() > self.ends.capacity() / 4 {
+            self.ends.shrink_to_fit();
+        }
+    }
+
     /// Appends every record of `other`.
     pub fn extend_from(&mut self, other: &Partition) {
         let base = self.buf.len() as u32;

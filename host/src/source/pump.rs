@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::lines::{Line, LineAt, LineSplitter};
 use super::LineDecoder;
-use crate::batch::{BlockGenerator, RateLimiter, MAX_READ, MIN_READ};
+use crate::batch::{BlockGenerator, MemoryBudget, RateLimiter, MAX_READ, MIN_READ};
 use crate::job::{StdinConfig, TcpConfig};
 use crate::record::Partition;
 
@@ -45,6 +45,9 @@ pub struct ReceiverSpec {
     pub rate_limit: Option<u64>,
     /// Bytes of records received and not yet in a batch, at most (then reading pauses).
     pub max_buffered: usize,
+    /// The job's memory budget (`[job] max_memory`), if set: reading also pauses while
+    /// it has no room.
+    pub budget: Option<Arc<MemoryBudget>>,
 }
 
 /// Longest pause between two looks at the rate, so that a new rate takes effect soon.
@@ -62,6 +65,7 @@ impl ReceiverSpec {
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,
             max_buffered: usize::try_from(c.max_buffered.0).unwrap_or(usize::MAX),
+            budget: None,
         }
     }
 
@@ -75,6 +79,7 @@ impl ReceiverSpec {
             max_line: c.max_line_length.0 as usize,
             rate_limit: c.rate_limit,
             max_buffered: usize::try_from(c.max_buffered.0).unwrap_or(usize::MAX),
+            budget: None,
         }
     }
 }

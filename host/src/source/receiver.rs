@@ -23,7 +23,12 @@ pub fn start(
     ended: InputEnded,
 ) -> ReceiverInput {
     let source = spec.decoder.source().to_owned();
-    let generator = BlockGenerator::new(&source, store.clone(), spec.max_buffered);
+    let generator = BlockGenerator::new(
+        &source,
+        store.clone(),
+        spec.max_buffered,
+        spec.budget.clone(),
+    );
     let limiter = Arc::new(RateLimiter::new(spec.rate_limit));
     limiter.update_rate(initial_rate);
     let timer = {

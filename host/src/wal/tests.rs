@@ -31,7 +31,7 @@ struct Receiver {
 
 fn receiver(wal: &Arc<WriteAheadLog>) -> Receiver {
     let store: Arc<dyn BlockStore> = wal.clone();
-    let generator = BlockGenerator::new("tcp", store.clone(), 1 << 20);
+    let generator = BlockGenerator::new("tcp", store.clone(), 1 << 20, None);
     let limiter = Arc::new(RateLimiter::new(None));
     let input = ReceiverInput::new("tcp", generator.clone(), limiter, store, None, Vec::new());
     Receiver { generator, input }

@@ -7,6 +7,7 @@
 
 mod harness;
 mod initial_rate;
+mod memory;
 
 use std::time::Duration;
 
