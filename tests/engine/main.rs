@@ -8,6 +8,7 @@ mod broken_jobs;
 mod component_jobs;
 mod errors_once;
 mod examples;
+mod fused_keyed;
 mod json_ops;
 mod logging;
 mod plugin_init;
