@@ -142,7 +142,7 @@ fn watch(pid: u32, done: Arc<AtomicBool>) -> std::thread::JoinHandle<(u64, (u64,
         while !done.load(Ordering::Relaxed) {
             hwm = hwm.max(status_kib(pid, "VmHWM"));
             let rss = status_kib(pid, "VmRSS");
-            if rss > top && tick % 5 == 0 {
+            if rss > top && tick.is_multiple_of(5) {
                 top = rss;
                 split = rss_split_kib(pid);
             }

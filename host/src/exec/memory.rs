@@ -53,7 +53,7 @@ pub(super) fn batch_done(
         .map(|(name, op)| (name.to_owned(), op.state_bytes() as u64))
         .filter(|(_, b)| *b > 0)
         .collect();
-    holders.sort_by(|a, b| b.1.cmp(&a.1));
+    holders.sort_by_key(|h| std::cmp::Reverse(h.1));
     let streams: Vec<String> = holders
         .iter()
         .map(|(name, b)| format!("`{name}` {}", mib(*b)))
