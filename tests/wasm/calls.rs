@@ -219,3 +219,40 @@ fn instances_past_the_memory_high_water_mark_are_recycled() {
     // A fresh instance (initialised again) answers next.
     assert_eq!(counters(&p), [1, 1, 1]);
 }
+
+/// Grows memory by 70 MiB, returns nothing.
+const GROW_70MIB: &str = r#"
+  (func (export "grow_70mib") (param i32 i32) (result i64)
+    i32.const 1120
+    memory.grow
+    drop
+    i32.const 16
+    i32.const 3
+    call $emit)
+"#;
+
+#[test]
+fn instances_that_grew_by_more_than_64_mib_are_recycled() {
+    // Under half of a 256 MiB limit either way: only the growth decides.
+    let limits = sluice::wasm::Limits {
+        memory_bytes: 256 << 20,
+        ..test_limits()
+    };
+    let (p, _dir) = load(
+        "grower",
+        &good_module(&[GROW_10MIB, GROW_70MIB], &[]),
+        limits,
+    );
+    assert_eq!(p.idle_instances(), 1);
+    p.call("grow_10mib", Shape::Transform, 0, &[], &ctx(0, 0))
+        .unwrap();
+    assert_eq!(p.idle_instances(), 1, "grown by 10 MiB: kept");
+    p.call("grow_70mib", Shape::Transform, 0, &[], &ctx(0, 0))
+        .unwrap();
+    assert_eq!(
+        p.idle_instances(),
+        0,
+        "grown by 80 MiB, past {} bytes: dropped",
+        sluice::wasm::MAX_KEPT_GROWTH
+    );
+}

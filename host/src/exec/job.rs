@@ -135,7 +135,8 @@ impl Job {
     /// # Errors
     /// [`ExecError`] when a plugin, source, sink or the checkpoint cannot be opened.
     pub fn start(doc: &JobDocument, env: &JobEnv) -> Result<Job, ExecError> {
-        let plan = Plan::build_with_log(doc, &env.wasm, PlanMode::Run, env.plugin_log.clone())?;
+        let mut plan = Plan::build_with_log(doc, &env.wasm, PlanMode::Run, env.plugin_log.clone())?;
+        let budget = memory::budget(doc, &mut plan.sources);
         let clock = match env.clock {
             ClockKind::Wall => ClockName::Wall,
             ClockKind::Virtual => ClockName::Virtual,
@@ -168,9 +169,8 @@ impl Job {
                 first_wall_batch(now_ms(), plan.batch_ms, plan.block_ms) - plan.batch_ms
             }
         };
-        let budget = memory::budget(doc);
-        let parts = (store, backpressure, budget);
-        let mut job = Job::assemble(plan, env, parts, zero_time, checkpointer);
+        let mut job = Job::assemble(plan, env, store, backpressure, zero_time, checkpointer);
+        job.budget = budget;
         job.running.done = resumed.map_or(0, |(index, _, _)| index);
         if let Some(c) = job.checkpointer.as_mut() {
             c.resume(&mut job.running)?;
@@ -188,11 +188,8 @@ impl Job {
     fn assemble(
         plan: Plan,
         env: &JobEnv,
-        (store, backpressure, budget): (
-            Arc<dyn BlockStore>,
-            Backpressure,
-            Option<Arc<MemoryBudget>>,
-        ),
+        store: Arc<dyn BlockStore>,
+        backpressure: Backpressure,
         zero_time: BatchTime,
         checkpointer: Option<Checkpointer>,
     ) -> Job {
@@ -207,11 +204,8 @@ impl Job {
             .map(|(name, spec)| {
                 let handle = match spec {
                     SourceSpec::Direct(d) => SourceHandle::Direct(d),
-                    SourceSpec::Receiver(mut r) => SourceHandle::Receiver(start_receiver(
-                        {
-                            r.budget = budget.clone();
-                            r
-                        },
+                    SourceSpec::Receiver(r) => SourceHandle::Receiver(start_receiver(
+                        r,
                         &env.io,
                         store.clone(),
                         block,
@@ -250,7 +244,7 @@ impl Job {
             stepped: 0,
             io: env.io.clone(),
             drained: false,
-            budget,
+            budget: None,
         }
     }
 

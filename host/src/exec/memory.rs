@@ -10,13 +10,20 @@ use super::ExecError;
 use crate::batch::{MemoryBudget, SourceBatch};
 use crate::job::JobDocument;
 use crate::record::BatchTime;
+use crate::source::SourceSpec;
 
-/// The job's budget, when `[job] max_memory` is set.
-pub(super) fn budget(doc: &JobDocument) -> Option<Arc<MemoryBudget>> {
-    doc.file
-        .job
-        .max_memory
-        .map(|m| Arc::new(MemoryBudget::new(m.0)))
+/// The job's budget, when `[job] max_memory` is set, handed to its receivers.
+pub(super) fn budget(
+    doc: &JobDocument,
+    sources: &mut [(String, SourceSpec)],
+) -> Option<Arc<MemoryBudget>> {
+    let budget = Arc::new(MemoryBudget::new(doc.file.job.max_memory?.0));
+    for (_, spec) in sources {
+        if let SourceSpec::Receiver(r) = spec {
+            r.budget = Some(budget.clone());
+        }
+    }
+    Some(budget)
 }
 
 /// Before a batch runs: its input is in process.

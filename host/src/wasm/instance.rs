@@ -51,6 +51,8 @@ pub(crate) struct PluginInstance {
     functions: HashMap<Box<str>, TypedFunc<(i32, i32), i64>>,
     instance: wasmtime::Instance,
     limits: Limits,
+    /// The memory's size once the instance was ready (see [`PluginInstance::mark_ready`]).
+    baseline: u64,
 }
 
 impl PluginInstance {
@@ -99,6 +101,7 @@ impl PluginInstance {
                 alloc,
                 free,
                 functions: HashMap::new(),
+                baseline: 0,
                 instance,
                 limits: limits.clone(),
             }
@@ -125,6 +128,16 @@ impl PluginInstance {
     /// The current size of the instance's memory, in bytes.
     pub(crate) fn memory_size(&self) -> u64 {
         self.memory.data_size(&self.store) as u64
+    }
+
+    /// Records the memory's size now, when the instance is ready for calls.
+    pub(crate) fn mark_ready(&mut self) {
+        self.baseline = self.memory_high_water();
+    }
+
+    /// How far calls grew the memory past its size when ready, in bytes.
+    pub(crate) fn memory_growth(&self) -> u64 {
+        self.memory_high_water().saturating_sub(self.baseline)
     }
 
     /// The largest size the memory has reached, in bytes.

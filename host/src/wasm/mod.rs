@@ -47,6 +47,7 @@ pub use component::{GUEST_INTERFACE, HOST_INTERFACE};
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
 pub use host_log::{LogLine, LogSink};
 pub use limits::Limits;
+pub use pool::MAX_KEPT_GROWTH;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
 pub use wasi::SERVED as WASI_FUNCTIONS;
 
@@ -55,7 +56,7 @@ use component::ComponentPlugin;
 use error::Failure;
 use instance::PluginInstance;
 use module::LoadedModule;
-use pool::InstancePool;
+use pool::{worth_keeping, InstancePool};
 
 /// A loaded, validated plugin; cheap to clone and share between threads.
 #[derive(Clone)]
@@ -218,6 +219,7 @@ impl Plugin {
                 Err(other) => return Err(other),
             }
         }
+        instance.mark_ready();
         Ok(instance)
     }
 
@@ -271,7 +273,7 @@ impl Plugin {
     ///
     /// Runs on the calling thread with an idle instance (or a new one). The instance is
     /// discarded after a failed call, and recycled when its memory grew past half the
-    /// memory limit.
+    /// memory limit or by more than [`MAX_KEPT_GROWTH`] in its calls.
     ///
     /// # Errors
     /// A [`CallError`] naming the plugin and function: no such function, a trap, the
@@ -317,14 +319,15 @@ impl Plugin {
             Ok(_) => true,
             Err(f) => f.instance_is_healthy(),
         };
-        if healthy && instance.memory_high_water() <= inner.limits.memory_bytes / 2 {
+        let (high, growth) = (instance.memory_high_water(), instance.memory_growth());
+        if healthy && worth_keeping(high, growth, inner.limits.memory_bytes) {
             pool.give_back(instance);
         } else if healthy {
             tracing::debug!(
                 plugin = %inner.name,
                 function,
                 memory_bytes = instance.memory_size(),
-                "Instance recycled: its memory grew past half the limit."
+                "Instance recycled: its memory grew past half the limit or by more than 64 MiB."
             );
         }
         result.map_err(fail)

@@ -1,10 +1,24 @@
 //! [`InstancePool`]: idle instances of one plugin, reused across calls.
 //!
 //! A call takes an idle instance (or the caller creates one) and gives it back only when
-//! the call left it healthy and its memory stayed under the high-water mark; anything
-//! else is dropped, and the next call gets a fresh instance.
+//! the call left it healthy and its memory stayed under the high-water mark
+//! ([`worth_keeping`]); anything else is dropped, and the next call gets a fresh instance.
+//! An instance's memory never shrinks, so an idle instance holds the most its calls ever
+//! needed; dropping it returns that memory (the pooling allocator decommits the slot,
+//! keeping 1 MiB resident).
 
 use std::sync::Mutex;
+
+/// How far calls may grow an instance's memory past its size when it was ready before
+/// the instance is dropped after the call instead of kept idle.
+pub const MAX_KEPT_GROWTH: u64 = 64 << 20;
+
+/// Whether an instance whose memory reached `high_water` bytes, `growth` of them in its
+/// calls, under a memory limit of `limit`, goes back to the pool: at most half the limit,
+/// and grown by at most [`MAX_KEPT_GROWTH`].
+pub(crate) fn worth_keeping(high_water: u64, growth: u64, limit: u64) -> bool {
+    high_water <= limit / 2 && growth <= MAX_KEPT_GROWTH
+}
 
 /// Idle instances of one plugin (core module instances or component instances).
 pub(crate) struct InstancePool<I> {

@@ -83,6 +83,8 @@ pub(crate) struct ComponentInstance {
     store: Store<ComponentState>,
     bindings: Plugin,
     limits: Limits,
+    /// The memories' size once the instance was ready (see [`ComponentInstance::mark_ready`]).
+    baseline: u64,
 }
 
 impl ComponentInstance {
@@ -118,10 +120,21 @@ impl ComponentInstance {
             store,
             bindings,
             limits: limits.clone(),
+            baseline: 0,
         })
     }
 
     /// The largest size one of the instance's memories has reached, in bytes.
+    /// Records the memories' size now, when the instance is ready for calls.
+    pub(crate) fn mark_ready(&mut self) {
+        self.baseline = self.memory_high_water();
+    }
+
+    /// How far calls grew the memories past their size when ready, in bytes.
+    pub(crate) fn memory_growth(&self) -> u64 {
+        self.memory_high_water().saturating_sub(self.baseline)
+    }
+
     pub(crate) fn memory_high_water(&self) -> u64 {
         self.store.data().limiter.0.high_water()
     }

@@ -18,7 +18,7 @@ use wasmtime::component::{Component, Linker};
 use super::error::{Failure, PluginError};
 use super::host_log::LogSink;
 use super::limits::Limits;
-use super::pool::InstancePool;
+use super::pool::{worth_keeping, InstancePool};
 use super::runtime::WasmRuntime;
 use super::CallOutput;
 pub(crate) use instance::ComponentInstance;
@@ -150,14 +150,15 @@ impl ComponentPlugin {
             Ok(_) => true,
             Err(f) => f.instance_is_healthy(),
         };
-        if healthy && instance.memory_high_water() <= limits.memory_bytes / 2 {
+        let (high, growth) = (instance.memory_high_water(), instance.memory_growth());
+        if healthy && worth_keeping(high, growth, limits.memory_bytes) {
             self.pool.give_back(instance);
         } else if healthy {
             tracing::debug!(
                 plugin = %name,
                 function,
                 memory_bytes = instance.memory_high_water(),
-                "Instance recycled: its memory grew past half the limit."
+                "Instance recycled: its memory grew past half the limit or by more than 64 MiB."
             );
         }
         result
@@ -171,6 +172,7 @@ impl ComponentPlugin {
     ) -> Result<ComponentInstance, Failure> {
         let mut instance = ComponentInstance::new(&self.pre, name, self.log_sink.as_ref(), limits)?;
         instance.init(params)?;
+        instance.mark_ready();
         Ok(instance)
     }
 }
