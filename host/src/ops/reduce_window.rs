@@ -325,6 +325,17 @@ impl Operator for ReduceByKeyAndWindow {
         self.kind
     }
 
+    /// The batches' reduced values kept for the window and the previous output: key and
+    /// value bytes plus about 64 bytes an entry (two `Vec`s and their allocations).
+    fn state_bytes(&self) -> usize {
+        let entry = |(k, v): (&Vec<u8>, &Vec<u8>)| k.len() + v.len() + 64;
+        let kept: usize = (self.buffer.iter())
+            .flat_map(|(_, reduced)| reduced.iter().flatten())
+            .map(|(k, v)| entry((k, v)))
+            .sum();
+        kept + self.state.iter().flatten().map(entry).sum::<usize>()
+    }
+
     fn on_batch(
         &mut self,
         inputs: &[StreamValue],

@@ -94,10 +94,10 @@ fn a_small_max_memory_slows_the_tcp_receiver_and_loses_nothing() {
     );
 }
 
-#[test]
-fn a_job_whose_keyed_state_cannot_fit_fails_naming_max_memory() {
-    // 20,000 lines of 10 words a batch from a vocabulary of ten million: about 200,000
-    // new keys a batch in the running counts, far over 2 MiB after a few batches.
+/// Runs a job whose `counts` stream (`op` and its settings) keeps the words of 20,000
+/// lines of 10 words a batch from a vocabulary of ten million (about 200,000 new keys a
+/// batch) with `max_memory = "4MiB"`; returns its stderr, asserting that it failed.
+fn run_state_job(op: &str) -> String {
     let job = JobDir::new(&format!(
         r#"
 [job]
@@ -117,8 +117,7 @@ fn = "words.split_pairs"
 
 [streams.counts]
 from = "pairs"
-op = "update_state_by_key"
-fn = "sum"
+{op}
 
 [sinks.out]
 from = "counts"
@@ -127,18 +126,28 @@ num = 0
 "#,
         words = words_plugin()
     ));
-    let stderr = err_stderr(&job.run_virtual(20));
-    assert!(
-        stderr.contains("does not fit in [job] max_memory = 4.0 MiB")
-            && stderr.contains("keyed state holds")
-            && stderr.contains("`counts`"),
-        "{stderr}"
-    );
-    assert_eq!(
-        stderr.matches("does not fit").count(),
-        1,
-        "said once\n{stderr}"
-    );
+    err_stderr(&job.run_virtual(20))
+}
+
+#[test]
+fn a_job_whose_keyed_state_cannot_fit_fails_naming_max_memory() {
+    for op in [
+        "op = \"update_state_by_key\"\nfn = \"sum\"",
+        "op = \"reduce_by_key_and_window\"\nfn = \"sum\"\ninv_fn = \"sub\"\nwindow = \"4s\"",
+    ] {
+        let stderr = run_state_job(op);
+        assert!(
+            stderr.contains("does not fit in [job] max_memory = 4.0 MiB")
+                && stderr.contains("keyed state holds")
+                && stderr.contains("`counts`"),
+            "{op}\n{stderr}"
+        );
+        assert_eq!(
+            stderr.matches("does not fit").count(),
+            1,
+            "said once\n{stderr}"
+        );
+    }
 }
 
 #[test]
