@@ -7,7 +7,8 @@
 //! batch, default 200000), `SLUICE_BENCH_BATCHES` (default 8), `SLUICE_BENCH_PLUGINS`
 //! (plugins of `plugins/dist` whose `split_pairs` the generator run uses, comma-separated,
 //! default `words`; e.g. `words,py-words,js-words` compares the Rust, Python and
-//! JavaScript plugins in one run).
+//! JavaScript plugins in one run), `SLUICE_BENCH_OBSERVE_PAIRS` (generator runs with and
+//! without `--ui`, alternating, for the cost of metrics; default 3).
 //! Prints sustained words/s, time from launch to the first batch, and peak RSS.
 
 use std::collections::HashMap;
@@ -291,6 +292,17 @@ fn main() {
     }
     let g = &by_plugin[0].1;
 
+    // 1b. The cost of metrics: the same run with `--ui` (the observer, the metrics and the
+    // UI server) against runs without, alternating, in the same process of measuring.
+    let pairs = env_or("SLUICE_BENCH_OBSERVE_PAIRS", 3);
+    let gen = dir.path().join(format!("gen-{}.toml", by_plugin[0].0));
+    let (mut plain, mut observed) = (Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        plain.push(run_sluice(&gen, &["--clock", "virtual", "--batches", &b], |_| {}).words_per_s);
+        let ui = ["--clock", "virtual", "--batches", &b, "--ui", "127.0.0.1:0"];
+        observed.push(run_sluice(&gen, &ui, |_| {}).words_per_s);
+    }
+
     // 2. TCP socket, wall clock: a server writes lines as fast as the receiver reads them.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -347,6 +359,20 @@ fn main() {
             "{p} / {} = {:.3}",
             by_plugin[0].0,
             r.words_per_s / g.words_per_s
+        );
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    if pairs > 0 {
+        let (p, o) = (median(&mut plain), median(&mut observed));
+        println!(
+            "metrics (--ui) vs none, median of {pairs} alternating runs: {:.2} M vs {:.2} M words/s, ratio {:.3} ({:+.1} %)",
+            o / 1e6,
+            p / 1e6,
+            o / p,
+            (o / p - 1.0) * 100.0
         );
     }
 }

@@ -7,16 +7,20 @@ mod backpressure;
 mod driver;
 mod executor;
 mod job;
+mod observer;
 mod pid;
 mod plan;
 mod progress;
+mod report;
 mod stop;
 
 pub use driver::{run, RunOptions, RunSummary};
 pub use executor::{BatchReport, ExecSettings, Executor};
 pub use job::{ClockKind, FinishReport, Job, JobEnv, KEPT_REPORTS};
+pub use observer::RunObserver;
 pub use plan::{Node, Plan, PlanMode, SinkSlot};
-pub use progress::progress_line;
+pub use progress::{batch_json, progress_line, ProgressFormat};
+pub use report::{SourceReport, StageTime, StateSize};
 pub use stop::StopSignal;
 
 use crate::job::JobError;
@@ -63,4 +67,17 @@ pub enum ExecError {
     /// The process could not set up its runtime.
     #[error("{0}")]
     Setup(String),
+}
+
+impl ExecError {
+    /// The time of the batch that failed, for errors of a batch.
+    pub fn batch_time(&self) -> Option<BatchTime> {
+        match self {
+            ExecError::Source { time, .. }
+            | ExecError::Input { time, .. }
+            | ExecError::Operator { time, .. }
+            | ExecError::Sink { time, .. } => Some(*time),
+            _ => None,
+        }
+    }
 }

@@ -67,6 +67,10 @@ pub struct JobSection {
     /// cap but the sources' own limits.
     #[serde(default)]
     pub backpressure_initial_rate: Option<u64>,
+    /// `sluice run` serves the web UI, the JSON API and `/metrics` on this address
+    /// (`"127.0.0.1:9090"`; `--ui` overrides it; `sluice serve` ignores it).
+    #[serde(default)]
+    pub ui: Option<std::net::SocketAddr>,
 }
 
 fn default_batch_interval() -> Spanned<DurationMs> {

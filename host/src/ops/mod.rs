@@ -236,6 +236,12 @@ pub trait Operator: Send {
         0
     }
 
+    /// Keys in the operator's keyed state, cheap to ask after every batch (for metrics);
+    /// `None` for operators without keyed state.
+    fn state_keys(&self) -> Option<usize> {
+        None
+    }
+
     /// The state to checkpoint, encoded by the operator; `None` for stateless operators.
     fn snapshot(&self) -> Option<Vec<u8>> {
         None

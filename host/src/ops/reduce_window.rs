@@ -50,6 +50,8 @@ pub struct ReduceByKeyAndWindow {
     buffer: TimeBuffer<Reduced>,
     /// The previous output by partition (incremental mode only).
     state: Vec<FastMap<Vec<u8>, Vec<u8>>>,
+    /// Keys and bytes of `state` and `buffer`, measured after each batch (metrics).
+    held: (usize, usize),
 }
 
 impl ReduceByKeyAndWindow {
@@ -72,6 +74,7 @@ impl ReduceByKeyAndWindow {
             output: WindowOutput::Pairs,
             buffer: TimeBuffer::default(),
             state: Vec::new(),
+            held: (0, 0),
         }
     }
 
@@ -294,7 +297,44 @@ impl ReduceByKeyAndWindow {
     }
 }
 
+impl ReduceByKeyAndWindow {
+    /// Keys of the previous output (incremental mode) or of the buffered batches, and the
+    /// bytes of every key and value held; linear in the entries, like the output written
+    /// every batch.
+    fn measure(&self) -> (usize, usize) {
+        let size = |k: &Vec<u8>, v: &Vec<u8>| k.len() + v.len();
+        let state_keys: usize = self.state.iter().map(FastMap::len).sum();
+        let mut bytes: usize = self
+            .state
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(|(k, v)| size(k, v))
+            .sum();
+        let mut buffered_keys = 0;
+        for (_, reduced) in self.buffer.iter() {
+            for part in reduced {
+                buffered_keys += part.len();
+                bytes += part.iter().map(|(k, v)| size(k, v)).sum::<usize>();
+            }
+        }
+        let keys = if self.inverse.is_some() {
+            state_keys
+        } else {
+            buffered_keys
+        };
+        (keys, bytes)
+    }
+}
+
 impl Operator for ReduceByKeyAndWindow {
+    fn state_bytes(&self) -> usize {
+        self.held.1
+    }
+
+    fn state_keys(&self) -> Option<usize> {
+        Some(self.held.0)
+    }
+
     fn kind(&self) -> &'static str {
         self.kind
     }
@@ -319,6 +359,7 @@ impl Operator for ReduceByKeyAndWindow {
         let Some(inv) = self.inverse.clone() else {
             let out = self.recompute(cx, t)?;
             self.buffer.drop_until(t + s - w);
+            self.held = self.measure();
             return Ok(self.emit(out.iter().map(|e| e.iter().map(|(k, v)| (k, v)))));
         };
         let changes: Vec<_> = (0..n)
@@ -332,6 +373,7 @@ impl Operator for ReduceByKeyAndWindow {
             state.extend(kept);
         }
         self.buffer.drop_until(t - w);
+        self.held = self.measure();
         // Written straight from the state maps (no copy of every key and value first).
         Ok(self.emit(self.state.iter().map(|m| sorted_by_key(m).into_iter())))
     }
@@ -371,6 +413,7 @@ impl Operator for ReduceByKeyAndWindow {
         r.finish()?;
         self.state = state;
         self.buffer = buffer;
+        self.held = self.measure();
         Ok(())
     }
 }

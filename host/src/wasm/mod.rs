@@ -33,6 +33,7 @@ mod limits;
 mod module;
 mod pool;
 mod runtime;
+mod stats;
 mod trap;
 mod wasi;
 
@@ -47,6 +48,7 @@ pub use component::{GUEST_INTERFACE, HOST_INTERFACE};
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
 pub use limits::Limits;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
+pub use stats::{FunctionStats, PluginErrorEntry, PluginStats, CALL_BUCKETS};
 pub use wasi::SERVED as WASI_FUNCTIONS;
 
 use crate::record::json_to_msgpack;
@@ -55,6 +57,7 @@ use error::Failure;
 use instance::PluginInstance;
 use module::LoadedModule;
 use pool::InstancePool;
+use stats::ErrorSite;
 
 /// A loaded, validated plugin; cheap to clone and share between threads.
 #[derive(Clone)]
@@ -68,6 +71,8 @@ struct PluginInner {
     limits: Limits,
     /// The encoded params map, the one item of `sluice_init`'s input.
     params: Vec<u8>,
+    /// Per-function call counters and the latest errors.
+    stats: PluginStats,
     /// Keeps the engine and its epoch ticker alive while the plugin is.
     _runtime: Arc<WasmRuntime>,
 }
@@ -116,6 +121,7 @@ impl Plugin {
             return Ok(Plugin {
                 inner: Arc::new(PluginInner {
                     name,
+                    stats: PluginStats::new(c.functions.len()),
                     code: Code::Component(c),
                     limits,
                     params: encoded,
@@ -128,6 +134,7 @@ impl Plugin {
         let plugin = Plugin {
             inner: Arc::new(PluginInner {
                 name,
+                stats: PluginStats::new(module.functions.len()),
                 code: Code::Module {
                     module,
                     pool: InstancePool::for_this_machine(),
@@ -221,9 +228,20 @@ impl Plugin {
 
     /// Whether the module exports an operator function of this name.
     pub fn has_function(&self, function: &str) -> bool {
+        self.function_index(function).is_some()
+    }
+
+    /// The index of an operator function in [`Plugin::functions`].
+    fn function_index(&self, function: &str) -> Option<usize> {
         self.functions()
             .binary_search_by(|f| f.as_str().cmp(function))
-            .is_ok()
+            .ok()
+    }
+
+    /// Call counters per function (in the order of [`Plugin::functions`]) and the latest
+    /// errors, for metrics and the UI.
+    pub fn stats(&self) -> &PluginStats {
+        &self.inner.stats
     }
 
     /// The number of idle instances kept for reuse (for tests and metrics).
@@ -253,33 +271,62 @@ impl Plugin {
     ) -> Result<CallOutput, CallError> {
         let inner = &*self.inner;
         let fail = |f: Failure| f.into_call_error(&inner.name, function);
-        if !self.has_function(function) {
+        let Some(index) = self.function_index(function) else {
             return Err(fail(Failure::Other(self.no_such_function(function))));
-        }
+        };
+        let started = std::time::Instant::now();
+        let (result, memory) = self.call_code(function, shape, count, items, ctx);
+        let site = ErrorSite {
+            plugin: &inner.name,
+            function,
+            index,
+            batch_time: ctx.batch_time_ms,
+            count,
+            items,
+        };
+        inner.stats.record(site, started.elapsed(), memory, &result);
+        result.map_err(fail)
+    }
+
+    /// Runs the call on the module's or the component's instances; returns the result
+    /// and the instance's memory after it, bytes.
+    fn call_code(
+        &self,
+        function: &str,
+        shape: Shape,
+        count: u32,
+        items: &[u8],
+        ctx: &Ctx,
+    ) -> (Result<CallOutput, Failure>, u64) {
+        let inner = &*self.inner;
         let (module, pool) = match &inner.code {
             Code::Module { module, pool } => (module, pool),
             Code::Component(c) => {
-                return c
-                    .call(
-                        &inner.name,
-                        &inner.params,
-                        &inner.limits,
-                        function,
-                        shape,
-                        count,
-                        items,
-                        ctx,
-                    )
-                    .map_err(fail)
+                let result = c.call(
+                    &inner.name,
+                    &inner.params,
+                    &inner.limits,
+                    function,
+                    shape,
+                    count,
+                    items,
+                    ctx,
+                );
+                return (result, 0);
             }
         };
         let mut instance = match pool.take() {
             Some(i) => i,
-            None => self
-                .instantiate(module)
-                .map_err(|f| fail(Failure::Other(format!("cannot start a new instance: {f}"))))?,
+            None => match self.instantiate(module) {
+                Ok(i) => i,
+                Err(f) => {
+                    let message = format!("cannot start a new instance: {f}");
+                    return (Err(Failure::Other(message)), 0);
+                }
+            },
         };
         let result = instance.call(function, shape, count, items, ctx);
+        let memory = instance.memory_size();
         let healthy = match &result {
             Ok(_) => true,
             Err(f) => f.instance_is_healthy(),
@@ -290,11 +337,11 @@ impl Plugin {
             tracing::debug!(
                 plugin = %inner.name,
                 function,
-                memory_bytes = instance.memory_size(),
+                memory_bytes = memory,
                 "Instance recycled: its memory grew past half the limit."
             );
         }
-        result.map_err(fail)
+        (result, memory)
     }
 
     fn no_such_function(&self, function: &str) -> String {
