@@ -5,4 +5,5 @@
 mod api;
 mod browser;
 mod prometheus;
+mod serve;
 mod support;

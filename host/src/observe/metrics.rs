@@ -241,7 +241,7 @@ impl Metrics {
     /// The metrics in the classic Prometheus text format 0.0.4 (for clients that do not
     /// ask for OpenMetrics, and `promtool check metrics`).
     pub fn encode_text(&self) -> String {
-        openmetrics_to_text(&self.encode())
+        super::text::openmetrics_to_text(&self.encode())
     }
 
     /// Adds a job's plugins to the plugin metrics.
@@ -323,56 +323,9 @@ pub(crate) fn record_checkpoint(f: &Families, base: &Labels, c: &CheckpointStats
         .set(crate::base::now_ms() as f64 / 1000.0);
 }
 
-/// Rewrites OpenMetrics text as Prometheus text format 0.0.4: a counter's family is
-/// named with its `_total` suffix, and `# UNIT` and `# EOF` lines go (the samples are
-/// the same in both).
-pub(crate) fn openmetrics_to_text(om: &str) -> String {
-    let counters: std::collections::HashSet<&str> = om
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.strip_suffix(" counter"))
-        .collect();
-    let mut out = String::with_capacity(om.len());
-    for line in om.lines() {
-        if line.starts_with("# UNIT ") || line == "# EOF" {
-            continue;
-        }
-        let meta = ["# HELP ", "# TYPE "]
-            .into_iter()
-            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
-        match meta {
-            Some((prefix, rest)) => {
-                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-                out.push_str(prefix);
-                out.push_str(name);
-                if counters.contains(name) {
-                    out.push_str("_total");
-                }
-                out.push(' ');
-                out.push_str(tail);
-            }
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn counters_are_named_with_total_in_the_text_format() {
-        let om = "# HELP c Calls.\n# TYPE c counter\nc_total{job=\"j\"} 3\n\
-                  # HELP t Time.\n# TYPE t_seconds histogram\n# UNIT t_seconds seconds\n\
-                  t_seconds_sum 1.5\n# EOF\n";
-        assert_eq!(
-            openmetrics_to_text(om),
-            "# HELP c_total Calls.\n# TYPE c_total counter\nc_total{job=\"j\"} 3\n\
-             # HELP t Time.\n# TYPE t_seconds histogram\nt_seconds_sum 1.5\n"
-        );
-    }
 
     #[test]
     fn families_carry_their_unit_and_suffix_and_the_job_label() {

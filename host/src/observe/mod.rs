@@ -15,7 +15,9 @@ mod bottleneck;
 mod collector;
 mod graph;
 mod metrics;
+mod serve;
 mod server;
+mod text;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,7 +25,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub use bottleneck::Bottleneck;
 pub use graph::{GraphSink, GraphSource, GraphStream, JobGraph};
 pub use metrics::{Labels, Metrics};
-pub use server::{UiError, UiServer};
+pub use serve::ServeObservers;
+pub use server::{asset_response, metrics_response, page, UiError, UiServer};
 
 use crate::base::now_ms;
 use crate::checkpoint::CheckpointStats;

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::JobObserver;
+use super::text::{only_tenant, openmetrics_to_text};
+use super::{JobObserver, Metrics};
 
 /// Why the UI cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -163,10 +164,26 @@ fn router(job: Arc<JobObserver>) -> Router {
 }
 
 async fn index() -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response()
+    page(false)
+}
+
+/// The page: for one job of `sluice run`, or (`serve`) the page that asks for a token
+/// and lists the caller's jobs of `sluice serve`.
+pub fn page(serve: bool) -> Response {
+    let html = if serve {
+        INDEX.replace("data-mode=\"run\"", "data-mode=\"serve\"")
+    } else {
+        INDEX.to_owned()
+    };
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    asset_response(&file)
+}
+
+/// An embedded asset by file name, or 404.
+pub fn asset_response(file: &str) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
         Some((_, kind, bytes)) => (
             [
@@ -180,24 +197,26 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
     }
 }
 
-/// OpenMetrics when the client asks for it (Prometheus does), else text format 0.0.4.
 async fn metrics(State(job): State<Arc<JobObserver>>, headers: HeaderMap) -> Response {
+    metrics_response(&headers, job.metrics(), None)
+}
+
+/// The metrics (of one tenant's series, or all) in OpenMetrics when the client asks for
+/// it (Prometheus does), else in the text format 0.0.4.
+pub fn metrics_response(headers: &HeaderMap, metrics: &Metrics, tenant: Option<&str>) -> Response {
     let wants_openmetrics = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("application/openmetrics-text"));
+    let mut om = metrics.encode();
+    if let Some(t) = tenant {
+        om = only_tenant(&om, t);
+    }
     if wants_openmetrics {
-        (
-            [(header::CONTENT_TYPE, OPENMETRICS)],
-            job.metrics().encode(),
-        )
-            .into_response()
+        ([(header::CONTENT_TYPE, OPENMETRICS)], om).into_response()
     } else {
-        (
-            [(header::CONTENT_TYPE, TEXT_FORMAT)],
-            job.metrics().encode_text(),
-        )
-            .into_response()
+        let text = openmetrics_to_text(&om);
+        ([(header::CONTENT_TYPE, TEXT_FORMAT)], text).into_response()
     }
 }

@@ -1,9 +1,15 @@
-// Sluice UI: polls /api/status every second and draws it (charts: uPlot).
+// Sluice UI: polls the job's status every second and draws it (charts: uPlot).
+// `sluice run --ui`: one job, /api/status, no authentication. `sluice serve`
+// (data-mode="serve"): the page asks for a bearer token, keeps it in sessionStorage and
+// sends it as `Authorization: Bearer` with fetch (never in a URL); it lists the caller's
+// jobs (/v1/jobs) and polls the chosen one's /v1/jobs/ID/overview.
 "use strict";
 
 const KEEP = 300;          // batches kept in the page
 const TABLE_ROWS = 100;    // batches shown in the table
-const state = { batches: [], after: null, job: null, open: new Set(), charts: {} };
+const state = { batches: [], after: null, job: null, open: new Set(), charts: {}, jobId: null };
+const MODE = document.body.dataset.mode === "serve" ? "serve" : "run";
+const TOKEN_KEY = "sluice-token";
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
@@ -235,13 +241,93 @@ document.querySelector("#batch-table tbody").addEventListener("click", (ev) => {
   drawTable();
 });
 
+// ---- sluice serve: token, job list -------------------------------------------------------
+
+function authHeaders() {
+  const t = sessionStorage.getItem(TOKEN_KEY);
+  return t ? { Authorization: "Bearer " + t } : {};
+}
+
+function showLogin(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("login").hidden = false;
+  $("jobs").hidden = true;
+  $("job-view").hidden = true;
+  $("serve-nav").hidden = true;
+  $("login-error").hidden = !message;
+  $("login-error").textContent = message || "";
+}
+
+function selectJob(id) {
+  if (state.jobId === id) return;
+  state.jobId = id;
+  state.batches = [];
+  state.after = null;
+  state.open = new Set();
+  for (const c of Object.values(state.charts)) { c.line.destroy(); c.hist.destroy(); }
+  state.charts = {};
+  document.querySelector("#batch-table tbody").innerHTML = "";
+  $("graph").innerHTML = "";
+  $("errors").innerHTML = '<p class="empty">No plugin errors.</p>';
+  $("verdict").textContent = "Waiting for the first batch…";
+  $("data-url").textContent = "/v1/jobs/" + id + "/overview";
+  history.replaceState(null, "", "#job=" + encodeURIComponent(id));
+  $("job-view").hidden = false;
+}
+
+async function loadJobs() {
+  const res = await fetch("/v1/jobs", { cache: "no-store", headers: authHeaders() });
+  if (res.status === 401) { showLogin("That token is not known to this server."); return false; }
+  if (!res.ok) throw new Error("GET /v1/jobs: " + res.status);
+  const jobs = await res.json();
+  $("login").hidden = true;
+  $("jobs").hidden = false;
+  $("serve-nav").hidden = false;
+  const tenants = new Set(jobs.map((j) => j.tenant));
+  $("caller").textContent = tenants.size > 1 ? "admin: every tenant" : tenants.size === 1 ? "tenant " + [...tenants][0] : "";
+  const wanted = decodeURIComponent((location.hash.match(/job=([^&]+)/) || [])[1] || "");
+  if (!state.jobId) {
+    const pick = jobs.find((j) => j.id === wanted) || jobs.find((j) => j.state === "running") || jobs[0];
+    if (pick) selectJob(pick.id); else $("job-view").hidden = true;
+  }
+  $("job-list").innerHTML = jobs.length ? jobs.map((j) =>
+    '<button type="button" class="job-pick' + (j.id === state.jobId ? " current" : "") + '" data-id="' + esc(j.id) + '">' +
+    esc(j.name) + " <small>" + esc(j.id) + (tenants.size > 1 ? " · " + esc(j.tenant) : "") + '</small><span class="state ' + esc(j.state) + '">' +
+    esc(j.state) + "</span></button>").join("") : '<p class="empty">No jobs: submit one with <code>sluice submit</code>.</p>';
+  return true;
+}
+
+function startServe() {
+  $("run-nav").hidden = true;
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, $("token").value.trim());
+    $("token").value = "";
+    loadJobs().catch(() => showLogin("The server did not answer."));
+  });
+  $("sign-out").addEventListener("click", () => { state.jobId = null; showLogin(""); });
+  $("job-list").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.job-pick");
+    if (b) { selectJob(b.dataset.id); loadJobs().catch(() => {}); }
+  });
+  if (!sessionStorage.getItem(TOKEN_KEY)) { showLogin(""); } else { loadJobs().catch(() => {}); }
+  setInterval(() => { if (sessionStorage.getItem(TOKEN_KEY)) loadJobs().catch(() => {}); }, 5000);
+}
+
 // ---- polling ------------------------------------------------------------------------------
 
+function statusUrl() {
+  const q = state.after != null ? "?after=" + state.after : "";
+  return MODE === "serve" ? "/v1/jobs/" + encodeURIComponent(state.jobId) + "/overview" + q : "/api/status" + q;
+}
+
 async function poll() {
+  const id = state.jobId;
+  if (MODE === "serve" && (!id || !sessionStorage.getItem(TOKEN_KEY))) { setTimeout(poll, 1000); return; }
   try {
-    const url = "/api/status" + (state.after != null ? "?after=" + state.after : "");
-    const res = await fetch(url, { cache: "no-store" });
-    if (res.ok) {
+    const res = await fetch(statusUrl(), { cache: "no-store", headers: authHeaders() });
+    if (res.status === 401) showLogin("The token was refused.");
+    if (res.ok && id === state.jobId) {
       const s = await res.json();
       drawJob(s.job);
       if (s.batches.length) {
@@ -254,6 +340,9 @@ async function poll() {
       drawErrors(s.errors);
       drawCheckpoints(s.checkpoints);
       drawTable();
+    } else if (!res.ok && res.status !== 401 && id === state.jobId) {
+      const body = await res.json().catch(() => ({}));
+      $("verdict").textContent = body.error || ("The server answered " + res.status + ".");
     }
   } catch (e) {
     // The job ended (the process exited): keep what is on the page.
@@ -262,4 +351,5 @@ async function poll() {
   }
   setTimeout(poll, 1000);
 }
+if (MODE === "serve") startServe();
 poll();
