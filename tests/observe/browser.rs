@@ -12,6 +12,7 @@ use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+use crate::serve::{serve, submit};
 use crate::support::{start_with_ui, tool, watched_job};
 
 /// chromedriver, killed on drop.
@@ -146,7 +147,13 @@ async fn check_page(c: &Client, ui: SocketAddr) {
          return t.includes('not json {') && t",
     )
     .await;
-    assert!(error.as_str().unwrap().contains("json.parse"), "{error}");
+    let error = error.as_str().unwrap();
+    assert!(
+        error.contains("json.parse")
+            && error.contains("malformed JSON")
+            && error.contains("parsed"),
+        "{error}"
+    );
     // A batch opens its per-stream breakdown.
     c.find(Locator::Css("#batch-table tr.batch"))
         .await
@@ -168,14 +175,18 @@ async fn check_page(c: &Client, ui: SocketAddr) {
     }
 }
 
-#[test]
-fn the_page_shows_a_running_job_in_chromium() {
-    let test = "the_page_shows_a_running_job_in_chromium";
+/// Starts chromedriver and a Chromium session (profile under `dir`), runs `check`, saves
+/// a screenshot as `shot` in the test target's temporary directory and asserts that the
+/// browser console has no errors or warnings. `false` (after one line) when chromium or
+/// chromedriver is missing.
+fn in_chromium<F, Fut>(test: &str, dir: &std::path::Path, shot: &str, check: F) -> bool
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let (Some(_), Some(chromedriver)) = (tool("chromium", test), tool("chromedriver", test)) else {
-        return;
+        return false;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let run = start_with_ui(&watched_job(dir.path(), "300ms"), &["--quiet"]);
     let port = free_port();
     let _driver = Driver(
         Command::new(chromedriver)
@@ -189,10 +200,10 @@ fn the_page_shows_a_running_job_in_chromium() {
         .enable_all()
         .build()
         .unwrap();
-    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("observe-ui.png");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(shot);
     let log = rt.block_on(async {
-        let c = connect(port, &dir.path().join("chromium")).await;
-        check_page(&c, run.addr).await;
+        let c = connect(port, &dir.join("chromium")).await;
+        check(c.clone()).await;
         js(&c, "window.scrollTo(0, 0); return true").await;
         let png = c.screenshot().await.expect("screenshot");
         std::fs::write(&shot, png).expect("save the screenshot");
@@ -208,4 +219,87 @@ fn the_page_shows_a_running_job_in_chromium() {
         .filter(|e| e["level"] == "SEVERE" || e["level"] == "WARNING")
         .collect();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
+    true
+}
+
+#[test]
+fn the_page_shows_a_running_job_in_chromium() {
+    let test = "the_page_shows_a_running_job_in_chromium";
+    let dir = tempfile::tempdir().unwrap();
+    if tool("chromium", test).is_none() || tool("chromedriver", test).is_none() {
+        return;
+    }
+    let run = start_with_ui(&watched_job(dir.path(), "300ms"), &["--quiet"]);
+    let addr = run.addr;
+    in_chromium(test, dir.path(), "observe-ui.png", |c| async move {
+        check_page(&c, addr).await;
+    });
+}
+
+#[test]
+fn the_serve_page_asks_for_the_token_and_shows_only_the_tenants_jobs() {
+    let test = "the_serve_page_asks_for_the_token_and_shows_only_the_tenants_jobs";
+    if tool("chromium", test).is_none() || tool("chromedriver", test).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path());
+    let alice = submit(&server, "alice");
+    let bob = submit(&server, "bob");
+    let url = server.url.clone();
+    in_chromium(test, dir.path(), "observe-serve-ui.png", |c| async move {
+        c.goto(&format!("{url}/")).await.expect("open the UI");
+        until(
+            &c,
+            "the token form",
+            "return !document.getElementById('login').hidden",
+        )
+        .await;
+        c.find(Locator::Css("#token"))
+            .await
+            .unwrap()
+            .send_keys("alice-token")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#login-form button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let list = until(
+            &c,
+            "the job list",
+            "const t = document.getElementById('job-list').textContent; \
+             return t.includes('counts') && t",
+        )
+        .await;
+        let list = list.as_str().unwrap();
+        assert!(list.contains(&alice) && !list.contains(&bob), "{list}");
+        until(
+            &c,
+            "the batch table",
+            "return document.querySelectorAll('#batch-table tr.batch').length >= 2",
+        )
+        .await;
+        until(
+            &c,
+            "the charts",
+            "return document.querySelectorAll('.uplot canvas').length === 8",
+        )
+        .await;
+        let verdict = until(
+            &c,
+            "the bottleneck",
+            "const t = document.getElementById('verdict').textContent; \
+             return t.includes('of each batch') && t",
+        )
+        .await;
+        assert!(verdict.as_str().unwrap().contains("takes"), "{verdict}");
+        // The token is in the tab's sessionStorage, never in the address.
+        let href = js(&c, "return location.href").await;
+        assert!(!href.as_str().unwrap().contains("token"), "{href}");
+        let kept = js(&c, "return sessionStorage.getItem('sluice-token')").await;
+        assert_eq!(kept, json!("alice-token"));
+    });
 }

@@ -15,9 +15,10 @@ pub const WINDOW: usize = 10;
 /// The verdict on the recent batches.
 #[derive(Debug, Clone, Serialize)]
 pub struct Bottleneck {
-    /// The stage: a stream (executor node), `sink NAME` or `source NAME`.
+    /// The stage: a stream (executor node), a sink or source name, or `writes` (the
+    /// checkpoints written after batches).
     pub stage: String,
-    /// `stream`, `sink` or `source`.
+    /// `stream`, `sink`, `source` or `checkpoint`.
     pub kind: &'static str,
     /// The streams the stage runs (more than one when narrow operations were fused).
     pub streams: Vec<String>,
@@ -52,6 +53,9 @@ pub fn find(reports: &[&BatchReport], graph: &JobGraph, batch_ms: i64) -> Option
         }
         for s in &r.sinks {
             *stages.entry(("sink", &s.name)).or_default() += s.took.as_secs_f64();
+        }
+        if let Some(c) = &r.checkpoint {
+            *stages.entry(("checkpoint", "writes")).or_default() += c.took.as_secs_f64();
         }
     }
     let ((kind, name), took) = stages.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
@@ -106,6 +110,7 @@ fn verdict(
     };
     let mut who = match kind {
         "stream" => format!("`{name}`"),
+        "checkpoint" => "writing checkpoints".to_owned(),
         other => format!("{other} `{name}`"),
     };
     let mut notes = Vec::new();
@@ -167,6 +172,12 @@ mod tests {
             keeps,
             "`pairs` (plugin `words.split_pairs`) takes 71 % of each batch; the job keeps up \
              (120 ms of processing per 1.0 s batch)"
+        );
+        let checkpoints = verdict("checkpoint", "writes", &[], &[], 0.5, 10.0, 100);
+        assert_eq!(
+            checkpoints,
+            "writing checkpoints takes 50 % of each batch; the job keeps up (10 ms of \
+             processing per 100 ms batch)"
         );
         let behind = verdict("sink", "out", &[], &[], 0.9, 1400.0, 1000);
         assert_eq!(

@@ -302,7 +302,7 @@ impl Plugin {
         let (module, pool) = match &inner.code {
             Code::Module { module, pool } => (module, pool),
             Code::Component(c) => {
-                let result = c.call(
+                return c.call(
                     &inner.name,
                     &inner.params,
                     &inner.limits,
@@ -312,7 +312,6 @@ impl Plugin {
                     items,
                     ctx,
                 );
-                return (result, 0);
             }
         };
         let mut instance = match pool.take() {

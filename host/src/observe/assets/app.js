@@ -215,7 +215,8 @@ function detailHtml(b) {
   for (const s of b.streams) rows.push(["stream", s]);
   for (const s of b.sinks) rows.push(["sink", s]);
   const max = Math.max(0, ...rows.map(([, s]) => s.ms));
-  return rows.map(([kind, s]) => stageRow(kind, s.name, "", s.ms / total, s.ms, s.records, s.ms > 0 && s.ms === max)).join("") +
+  const note = (s) => (s.state_keys != null ? "state " + fmtNum(s.state_keys) + " keys, " + fmtBytes(s.state_bytes) : "");
+  return rows.map(([kind, s]) => stageRow(kind, s.name, note(s), s.ms / total, s.ms, s.records, s.ms > 0 && s.ms === max)).join("") +
     (b.checkpoint ? '<div class="stage"><div class="name"><span class="kind">checkpoint</span> ' + b.checkpoint.index + "</div><div></div><div class=\"num\">" + fmtMs(b.checkpoint.ms) + " · " + fmtBytes(b.checkpoint.bytes) + "</div></div>" : "");
 }
 
