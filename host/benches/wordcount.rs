@@ -8,7 +8,9 @@
 //! (plugins of `plugins/dist` whose `split_pairs` the generator run uses, comma-separated,
 //! default `words`; e.g. `words,py-words,js-words` compares the Rust, Python and
 //! JavaScript plugins in one run), `SLUICE_BENCH_OBSERVE_PAIRS` (generator runs with and
-//! without `--ui`, alternating, for the cost of metrics; default 3).
+//! without `--ui`, alternating, for the cost of metrics; default 3), `SLUICE_BENCH_BASELINE`
+//! (a `sluice` binary built from a commit without the observability code, run alternately
+//! with those, for the cost of what is always on).
 //! Prints sustained words/s, time from launch to the first batch, and peak RSS.
 
 use std::collections::HashMap;
@@ -111,9 +113,19 @@ struct Run {
 }
 
 /// Runs `sluice` on a job file and reads its progress lines.
-fn run_sluice(job_file: &Path, args: &[&str], mut during: impl FnMut(&Child)) -> Run {
+fn run_sluice(job_file: &Path, args: &[&str], during: impl FnMut(&Child)) -> Run {
+    run_binary(Path::new(env!("CARGO_BIN_EXE_sluice")), job_file, args, during)
+}
+
+/// [`run_sluice`] with another `sluice` binary (a baseline build).
+fn run_binary(
+    binary: &Path,
+    job_file: &Path,
+    args: &[&str],
+    mut during: impl FnMut(&Child),
+) -> Run {
     let launched = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let mut child = Command::new(binary)
         .arg("run")
         .arg(job_file)
         .args(args)
@@ -296,8 +308,13 @@ fn main() {
     // UI server) against runs without, alternating, in the same process of measuring.
     let pairs = env_or("SLUICE_BENCH_OBSERVE_PAIRS", 3);
     let gen = dir.path().join(format!("gen-{}.toml", by_plugin[0].0));
-    let (mut plain, mut observed) = (Vec::new(), Vec::new());
+    let baseline = std::env::var_os("SLUICE_BENCH_BASELINE").map(std::path::PathBuf::from);
+    let (mut plain, mut observed, mut base) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..pairs {
+        if let Some(bin) = &baseline {
+            let args = ["--clock", "virtual", "--batches", &b];
+            base.push(run_binary(bin, &gen, &args, |_| {}).words_per_s);
+        }
         plain.push(run_sluice(&gen, &["--clock", "virtual", "--batches", &b], |_| {}).words_per_s);
         let ui = ["--clock", "virtual", "--batches", &b, "--ui", "127.0.0.1:0"];
         observed.push(run_sluice(&gen, &ui, |_| {}).words_per_s);
@@ -374,5 +391,14 @@ fn main() {
             o / p,
             (o / p - 1.0) * 100.0
         );
+        if !base.is_empty() {
+            let m = median(&mut base);
+            println!(
+                "baseline binary, median of {pairs}: {:.2} M words/s; this build without --ui {:.3}, with --ui {:.3} of it",
+                m / 1e6,
+                p / m,
+                o / m
+            );
+        }
     }
 }
