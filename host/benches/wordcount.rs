@@ -114,7 +114,12 @@ struct Run {
 
 /// Runs `sluice` on a job file and reads its progress lines.
 fn run_sluice(job_file: &Path, args: &[&str], during: impl FnMut(&Child)) -> Run {
-    run_binary(Path::new(env!("CARGO_BIN_EXE_sluice")), job_file, args, during)
+    run_binary(
+        Path::new(env!("CARGO_BIN_EXE_sluice")),
+        job_file,
+        args,
+        during,
+    )
 }
 
 /// [`run_sluice`] with another `sluice` binary (a baseline build).

@@ -184,3 +184,84 @@ fn the_ui_address_can_come_from_the_job_file_and_is_checked_there() {
         "{stderr}"
     );
 }
+
+#[test]
+fn progress_json_reports_keyed_state_the_wal_and_the_receiver_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("fed.toml");
+    let words = crate::support::plugin_wasm("words");
+    std::fs::write(
+        &job,
+        format!(
+            r#"[job]
+name = "fed"
+batch_interval = "200ms"
+
+[checkpoint]
+dir = "ck"
+every_batches = 1
+
+[plugins.words]
+path = {words:?}
+
+[sources.lines]
+kind = "stdin"
+
+[streams.pairs]
+from = "lines"
+op = "flat_map"
+fn = "words.split_pairs"
+
+[streams.totals]
+from = "pairs"
+op = "update_state_by_key"
+fn = "sum"
+
+[sinks.out]
+from = "totals"
+kind = "files"
+path = "out"
+"#
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("run")
+        .arg(&job)
+        .args(["--progress", "json"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sluice");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        for i in 0..200 {
+            writeln!(stdin, "to be or not to be {}", i % 7).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let fed = lines
+        .iter()
+        .find(|l| l["records_in"].as_u64() > Some(0))
+        .unwrap_or_else(|| panic!("no batch with records: {stderr}"));
+    assert!(fed["wal_bytes"].as_u64().is_some_and(|n| n > 0), "{stderr}");
+    assert!(fed["sources"][0]["buffered_bytes"].is_u64(), "{fed:#}");
+    let totals = &fed["streams"][1];
+    assert_eq!(totals["name"], "totals", "{fed:#}");
+    // "to", "be", "or", "not" and the seven digits.
+    let last = lines.last().unwrap();
+    assert_eq!(last["streams"][1]["state_keys"], 11, "{last:#}");
+    assert!(last["streams"][1]["state_bytes"].as_u64().unwrap() > 0);
+    assert!(last["state_bytes"].as_u64().unwrap() > 0);
+    assert!(fed["checkpoint"]["index"].is_u64(), "{fed:#}");
+    assert!(fed["streams"][0].get("state_keys").is_none(), "{fed:#}");
+}

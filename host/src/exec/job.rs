@@ -341,16 +341,14 @@ impl Job {
         let sources = &mut self.running.sources;
         self.backpressure
             .after_batch(time, &counts, report.processing, delay, sources);
-        if self.observer.is_some() {
-            let (sources, done) = (&self.running.sources, self.running.done);
-            observe_batch(
-                &mut report,
-                &pulls,
-                sources,
-                self.checkpointer.as_ref(),
-                done,
-            );
-        }
+        let (sources, done) = (&self.running.sources, self.running.done);
+        observe_batch(
+            &mut report,
+            &pulls,
+            sources,
+            self.checkpointer.as_ref(),
+            done,
+        );
         if self.reports.len() == KEPT_REPORTS {
             self.reports.pop_front();
         }
