@@ -76,6 +76,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         pool: None,
         input_ended: Some(input_ended),
         observer: options.observer.clone(),
+        plugin_log: None,
     };
     let mut job = Job::start(doc, &env)?;
     let mut summary = RunSummary::default();

@@ -23,7 +23,7 @@ use crate::job::JobDocument;
 use crate::ops::Operator;
 use crate::record::BatchTime;
 use crate::source::{start_receiver, InputEnded, SourceHandle, SourceSpec};
-use crate::wasm::WasmRuntime;
+use crate::wasm::{LogSink, WasmRuntime};
 
 /// Reports of the last batches a [`Job`] keeps for inspection.
 pub const KEPT_REPORTS: usize = 100;
@@ -58,6 +58,8 @@ pub struct JobEnv {
     pub input_ended: Option<InputEnded>,
     /// Told about the plan, every batch and the end (the UI and metrics); `None`: none.
     pub observer: Option<Arc<dyn RunObserver>>,
+    /// Where the plugins' log lines go; `None`: the process's `tracing` output.
+    pub plugin_log: Option<LogSink>,
 }
 
 impl std::fmt::Debug for JobEnv {
@@ -142,7 +144,7 @@ impl Job {
     }
 
     fn start_observed(doc: &JobDocument, env: &JobEnv) -> Result<Job, ExecError> {
-        let plan = Plan::build(doc, &env.wasm, PlanMode::Run)?;
+        let plan = Plan::build_with_log(doc, &env.wasm, PlanMode::Run, env.plugin_log.clone())?;
         if let Some(o) = &env.observer {
             let nodes: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
             let plugins: Vec<_> = plan.plugins.values().cloned().collect();

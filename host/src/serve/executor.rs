@@ -135,6 +135,7 @@ impl Executor {
             pool: None,
             input_ended: None,
             observer: Some(observer),
+            plugin_log: Some(job.status.plugin_log()),
         };
         let run = JobRun {
             doc: job.doc,

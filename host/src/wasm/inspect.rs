@@ -38,7 +38,7 @@ pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, Pl
     let stem = path.file_stem().map(|s| s.to_string_lossy());
     let name: Arc<str> = stem.as_deref().unwrap_or("plugin").into();
     if component::is_component_file(path) {
-        let c = ComponentPlugin::load(runtime, &name, path, None, &Limits::default())?;
+        let c = ComponentPlugin::load(runtime, &name, path, None, &Limits::default(), None)?;
         return Ok(PluginInfo {
             size: c.size,
             abi_version: sluice_abi::ABI_VERSION,
@@ -50,7 +50,7 @@ pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, Pl
         });
     }
     let m = module::load(runtime, path, false)?;
-    PluginInstance::new(&m.pre, &name, &Limits::default(), m.has_initialize).map_err(
+    PluginInstance::new(&m.pre, &name, None, &Limits::default(), m.has_initialize).map_err(
         |f| match f {
             Failure::Other(message) => PluginError::Invalid {
                 path: path.to_owned(),

@@ -47,6 +47,7 @@ use sluice_abi::{exports, Ctx, Shape};
 pub use call::CallOutput;
 pub use component::{GUEST_INTERFACE, HOST_INTERFACE};
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
+pub use host_log::{LogLine, LogSink};
 pub use inspect::{inspect, PluginInfo};
 pub use limits::Limits;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
@@ -75,6 +76,8 @@ struct PluginInner {
     params: Vec<u8>,
     /// Per-function call counters and the latest errors.
     stats: PluginStats,
+    /// Where the guest's log lines go instead of `tracing`.
+    log_sink: Option<LogSink>,
     /// Keeps the engine and its epoch ticker alive while the plugin is.
     _runtime: Arc<WasmRuntime>,
 }
@@ -114,11 +117,34 @@ impl Plugin {
         params: &serde_json::Value,
         limits: Limits,
     ) -> Result<Plugin, PluginError> {
+        Plugin::load_with_log(runtime, name, path, params, limits, None)
+    }
+
+    /// [`Plugin::load`], with the guest's log lines (from `sluice.log`, stdout and stderr,
+    /// `sluice_init`'s included) sent to `log_sink` instead of `tracing` when it is given.
+    ///
+    /// # Errors
+    /// As [`Plugin::load`].
+    pub fn load_with_log(
+        runtime: &Arc<WasmRuntime>,
+        name: &str,
+        path: &Path,
+        params: &serde_json::Value,
+        limits: Limits,
+        log_sink: Option<LogSink>,
+    ) -> Result<Plugin, PluginError> {
         let mut encoded = Vec::new();
         json_to_msgpack(params, &mut encoded);
         let name: Arc<str> = name.into();
         if component::is_component_file(path) {
-            let c = ComponentPlugin::load(runtime, &name, path, Some(&encoded), &limits)?;
+            let c = ComponentPlugin::load(
+                runtime,
+                &name,
+                path,
+                Some(&encoded),
+                &limits,
+                log_sink.clone(),
+            )?;
             tracing::debug!(plugin = %name, path = %path.display(), from_cache = c.from_cache, "Component plugin loaded.");
             return Ok(Plugin {
                 inner: Arc::new(PluginInner {
@@ -127,6 +153,7 @@ impl Plugin {
                     code: Code::Component(c),
                     limits,
                     params: encoded,
+                    log_sink,
                     _runtime: runtime.clone(),
                 }),
             });
@@ -143,6 +170,7 @@ impl Plugin {
                 },
                 limits,
                 params: encoded,
+                log_sink,
                 _runtime: runtime.clone(),
             }),
         };
@@ -173,8 +201,13 @@ impl Plugin {
     /// A new instance: instantiated, `_initialize`d, version-checked and `sluice_init`ed.
     fn instantiate(&self, m: &LoadedModule) -> Result<PluginInstance, Failure> {
         let inner = &*self.inner;
-        let mut instance =
-            PluginInstance::new(&m.pre, &inner.name, &inner.limits, m.has_initialize)?;
+        let mut instance = PluginInstance::new(
+            &m.pre,
+            &inner.name,
+            inner.log_sink.as_ref(),
+            &inner.limits,
+            m.has_initialize,
+        )?;
         if m.has_init {
             let init = instance.call(
                 exports::INIT_FN,
