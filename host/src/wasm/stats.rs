@@ -273,4 +273,32 @@ mod tests {
         assert_eq!(record.chars().count(), RECORD_CHARS + 1);
         assert_eq!(stats.function(0).unwrap().rejected.load(Relaxed), 1);
     }
+
+    #[test]
+    fn failures_are_counted_by_kind_and_kept() {
+        let stats = PluginStats::new(1);
+        let site = ErrorSite {
+            plugin: "p",
+            function: "f",
+            index: 0,
+            batch_time: 1000,
+            count: 0,
+            items: &[],
+        };
+        let took = Duration::from_millis(1);
+        stats.record(site, took, 0, &Err(Failure::Trap("unreachable".into())));
+        stats.record(site, took, 0, &Err(Failure::Deadline(took)));
+        let limit = Failure::MemoryLimit {
+            limit: 1 << 20,
+            requested: 2 << 20,
+        };
+        stats.record(site, took, 0, &Err(limit));
+        let f = stats.function(0).unwrap();
+        assert_eq!(f.calls.load(Relaxed), 3);
+        assert_eq!(f.traps.load(Relaxed), 1);
+        assert_eq!(f.deadline.load(Relaxed), 1);
+        assert_eq!(f.memory_limit.load(Relaxed), 1);
+        let kinds: Vec<&str> = stats.errors().iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["trap", "deadline", "memory_limit"]);
+    }
 }
