@@ -18,12 +18,8 @@ use super::{JobObserver, Metrics};
 #[derive(Debug, thiserror::Error)]
 pub enum UiError {
     /// The address cannot be bound.
-    #[error("cannot serve the UI on {addr}: {source}")]
-    Bind {
-        addr: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot serve the UI on {addr}: {cause}")]
+    Bind { addr: String, cause: std::io::Error },
 }
 
 /// The embedded page and assets: (path, content type, bytes).
@@ -81,9 +77,9 @@ impl UiServer {
     /// # Errors
     /// [`UiError::Bind`] when the address cannot be bound.
     pub fn start(addr: &str, job: Arc<JobObserver>) -> Result<UiServer, UiError> {
-        let bind = |source| UiError::Bind {
+        let bind = |cause| UiError::Bind {
             addr: addr.to_owned(),
-            source,
+            cause,
         };
         let listener = std::net::TcpListener::bind(addr).map_err(bind)?;
         listener.set_nonblocking(true).map_err(bind)?;
