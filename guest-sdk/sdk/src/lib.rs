@@ -32,6 +32,7 @@
 //! The contract these macros implement, for any language, is `docs/abi.md`.
 
 mod codec;
+mod combine;
 mod init;
 mod input;
 mod keyed;
@@ -48,7 +49,7 @@ pub use input::ctx;
 pub use log::LogLevel;
 pub use output::Output;
 pub use rmpv::Value;
-pub use sluice_abi::{self as abi, Ctx};
+pub use sluice_abi::{self as abi, Combine, Ctx};
 pub use state::State;
 pub use transform::split_pair;
 
