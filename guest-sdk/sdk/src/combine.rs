@@ -14,20 +14,26 @@
 use sluice_abi::msgpack::{self, Reader};
 use sluice_abi::Combine;
 
-/// One distinct key: where its bytes are in [`Combiner::keys`], and its accumulator.
+/// One distinct key: its first 16 encoded bytes inline (zero-padded; the header byte
+/// makes keys of different lengths differ), where all its bytes are in
+/// [`Combiner::keys`] when it is longer, and its accumulator.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    hash: u32,
+    words: [u64; 2],
     key_at: u32,
     key_len: u32,
     acc: i64,
 }
 
+/// Keys of at most this many encoded bytes are compared as two words (most words of a
+/// text: a fixstr of up to 15 bytes).
+const INLINE: usize = 16;
+
 /// Pairs merged per key, keys in order of first appearance.
 #[derive(Debug)]
 pub(crate) struct Combiner {
     how: Combine,
-    /// Every distinct key's encoded bytes, end to end.
+    /// The encoded bytes of keys longer than [`INLINE`], end to end.
     keys: Vec<u8>,
     entries: Vec<Entry>,
     /// Open addressing, linear probing: 0 is empty, `i + 1` is `entries[i]`.
@@ -43,14 +49,35 @@ pub(crate) enum Absorbed {
     StoppedAt { at: usize, records: u32 },
 }
 
+thread_local! {
+    /// The table of the previous call, kept so that its memory is reused (a guest runs
+    /// one call at a time).
+    static SPARE: std::cell::Cell<Option<Combiner>> = const { std::cell::Cell::new(None) };
+}
+
 impl Combiner {
+    /// An empty combiner, reusing the previous call's table when there is one.
     pub(crate) fn new(how: Combine) -> Combiner {
-        Combiner {
-            how,
-            keys: Vec::new(),
-            entries: Vec::new(),
-            slots: vec![0; 1024],
+        match SPARE.with(std::cell::Cell::take) {
+            Some(mut c) => {
+                c.how = how;
+                c
+            }
+            None => Combiner {
+                how,
+                keys: Vec::new(),
+                entries: Vec::new(),
+                slots: vec![0; 1024],
+            },
         }
+    }
+
+    /// Empties the combiner and keeps its memory for the next call.
+    pub(crate) fn recycle(mut self) {
+        self.keys.clear();
+        self.entries.clear();
+        self.slots.fill(0);
+        SPARE.with(|s| s.set(Some(self)));
     }
 
     /// The number of distinct keys.
@@ -77,11 +104,19 @@ impl Combiner {
 
     /// Appends one `[key, acc]` pair per key, in order of first appearance.
     pub(crate) fn write_pairs(&self, out: &mut Vec<u8>) {
-        out.reserve(self.keys.len() + self.entries.len() * 10);
+        out.reserve(self.entries.len() * (INLINE + 10) + self.keys.len());
         for e in &self.entries {
             out.push(0x92);
-            let at = e.key_at as usize;
-            out.extend_from_slice(&self.keys[at..at + e.key_len as usize]);
+            let len = e.key_len as usize;
+            if len <= INLINE {
+                let mut bytes = [0u8; INLINE];
+                bytes[..8].copy_from_slice(&e.words[0].to_le_bytes());
+                bytes[8..].copy_from_slice(&e.words[1].to_le_bytes());
+                out.extend_from_slice(&bytes[..len]);
+            } else {
+                let at = e.key_at as usize;
+                out.extend_from_slice(&self.keys[at..at + len]);
+            }
             msgpack::write_int(out, e.acc);
         }
     }
@@ -89,45 +124,48 @@ impl Combiner {
     /// Merges one value into its key; false (and nothing changed) if a sum would
     /// overflow.
     fn merge(&mut self, key: &[u8], value: i64) -> bool {
-        let hash = hash(key);
+        let words = key_words(key);
+        let hash = hash(words, key);
         let mask = self.slots.len() - 1;
         let mut slot = hash as usize & mask;
         loop {
-            match self.slots[slot] {
-                0 => break,
-                i => {
-                    let e = &mut self.entries[i as usize - 1];
-                    let at = e.key_at as usize;
-                    if e.hash == hash && &self.keys[at..at + e.key_len as usize] == key {
-                        return match self.how {
-                            Combine::Sum => match e.acc.checked_add(value) {
-                                Some(s) => {
-                                    e.acc = s;
-                                    true
-                                }
-                                None => false,
-                            },
-                            Combine::Min => {
-                                e.acc = e.acc.min(value);
-                                true
-                            }
-                            Combine::Max => {
-                                e.acc = e.acc.max(value);
-                                true
-                            }
-                        };
+            let i = self.slots[slot];
+            if i == 0 {
+                break;
+            }
+            let e = &self.entries[i as usize - 1];
+            if e.words == words && e.key_len as usize == key.len() && self.long_key_is(e, key) {
+                let e = &mut self.entries[i as usize - 1];
+                return match self.how {
+                    Combine::Sum => match e.acc.checked_add(value) {
+                        Some(s) => {
+                            e.acc = s;
+                            true
+                        }
+                        None => false,
+                    },
+                    Combine::Min => {
+                        e.acc = e.acc.min(value);
+                        true
                     }
-                }
+                    Combine::Max => {
+                        e.acc = e.acc.max(value);
+                        true
+                    }
+                };
             }
             slot = (slot + 1) & mask;
         }
+        let key_at = self.keys.len() as u32;
+        if key.len() > INLINE {
+            self.keys.extend_from_slice(key);
+        }
         self.entries.push(Entry {
-            hash,
-            key_at: self.keys.len() as u32,
+            words,
+            key_at,
             key_len: key.len() as u32,
             acc: value,
         });
-        self.keys.extend_from_slice(key);
         self.slots[slot] = self.entries.len() as u32;
         if self.entries.len() * 2 > self.slots.len() {
             self.grow();
@@ -135,11 +173,26 @@ impl Combiner {
         true
     }
 
+    /// For a key longer than [`INLINE`] bytes (whose first words matched), whether the
+    /// rest matches too.
+    fn long_key_is(&self, e: &Entry, key: &[u8]) -> bool {
+        key.len() <= INLINE || {
+            let at = e.key_at as usize;
+            self.keys[at..at + key.len()] == *key
+        }
+    }
+
     fn grow(&mut self) {
         let mut slots = vec![0u32; self.slots.len() * 2];
         let mask = slots.len() - 1;
         for (i, e) in self.entries.iter().enumerate() {
-            let mut slot = e.hash as usize & mask;
+            let key = if e.key_len as usize > INLINE {
+                let at = e.key_at as usize;
+                &self.keys[at..at + e.key_len as usize]
+            } else {
+                &[]
+            };
+            let mut slot = hash(e.words, key) as usize & mask;
             while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
@@ -149,23 +202,34 @@ impl Combiner {
     }
 }
 
-/// A 32-bit hash of a key's bytes (multiply-rotate over 8-byte words, then mixed so that
-/// the low bits the table uses depend on every byte).
-fn hash(key: &[u8]) -> u32 {
+/// The first [`INLINE`] bytes of a key as two little-endian words, zero-padded.
+#[inline]
+fn key_words(key: &[u8]) -> [u64; 2] {
+    let mut bytes = [0u8; INLINE];
+    let n = key.len().min(INLINE);
+    bytes[..n].copy_from_slice(&key[..n]);
+    let (a, b) = bytes.split_at(8);
+    [
+        u64::from_le_bytes(a.try_into().unwrap_or_default()),
+        u64::from_le_bytes(b.try_into().unwrap_or_default()),
+    ]
+}
+
+/// A 32-bit hash of a key: its first two words, then (for long keys) the rest, mixed so
+/// that the low bits the table uses depend on every byte.
+#[inline]
+fn hash(words: [u64; 2], key: &[u8]) -> u32 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h = key.len() as u64;
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let mut h = words[0].wrapping_mul(K) ^ words[1];
+    if key.len() > INLINE {
+        for c in key[INLINE..].chunks(8) {
+            let mut w = [0u8; 8];
+            w[..c.len()].copy_from_slice(c);
+            h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    (h ^ (h >> 29) ^ (h >> 47)) as u32
+    let h = h.wrapping_mul(K);
+    (h >> 32) as u32
 }
 
 /// `(key bytes, value, record length)` if the record at the start of `buf` is exactly
@@ -176,9 +240,12 @@ fn combinable(buf: &[u8]) -> Option<(&[u8], i64, usize)> {
         let n = usize::from(m & 0x1f);
         if let Some(&v @ 0..=0x7f) = rest.get(n) {
             let key = &buf[1..2 + n];
-            return std::str::from_utf8(&key[1..])
-                .is_ok()
-                .then_some((key, i64::from(v), n + 3));
+            let text = &key[1..];
+            return (text.is_ascii() || std::str::from_utf8(text).is_ok()).then_some((
+                key,
+                i64::from(v),
+                n + 3,
+            ));
         }
     }
     let mut r = Reader::new(buf);

@@ -92,8 +92,12 @@ fn run_with(input: &[u8], transform: bool, body: impl FnOnce(&Input<'_>, &mut Ou
     }
 }
 
-/// Calls `each(index, item, out)` for every item, in order (merging each item's records
-/// at once when combining, so that the output never holds more than one item's pairs).
+/// Pending output bytes past which a combining call merges them (so that the output never
+/// holds more than about this much besides one pair per key).
+const ABSORB_BYTES: usize = 16 << 10;
+
+/// Calls `each(index, item, out)` for every item, in order (when combining, merging the
+/// records emitted so far whenever they pass [`ABSORB_BYTES`]).
 pub fn for_each_item<'a>(
     input: &Input<'a>,
     out: &mut Output,
@@ -101,6 +105,6 @@ pub fn for_each_item<'a>(
 ) {
     for (index, item) in input.items.iter().enumerate() {
         each(index as u32, item, out);
-        out.absorb();
+        out.absorb_past(ABSORB_BYTES);
     }
 }

@@ -43,6 +43,14 @@ impl Output {
         self.combiner = Some(Combiner::new(how));
     }
 
+    /// [`Output::absorb`] once the records appended since the last merge take
+    /// `bytes` bytes or more (merging in runs of records rather than after every item).
+    pub(crate) fn absorb_past(&mut self, bytes: usize) {
+        if self.items.len() >= bytes {
+            self.absorb();
+        }
+    }
+
     /// Merges the records appended since the last call into the combiner, if combining.
     /// At the first record that cannot be merged, combining stops for the rest of the
     /// call: the merged pairs are written first, then that record and the ones after it.
@@ -61,7 +69,9 @@ impl Output {
                 items.extend_from_slice(&self.items[at..]);
                 self.count = c.len() as u32 + (self.count - records);
                 self.items = items;
-                self.combiner = None;
+                if let Some(c) = self.combiner.take() {
+                    c.recycle();
+                }
             }
         }
     }
@@ -141,6 +151,7 @@ impl Output {
             self.items.clear();
             c.write_pairs(&mut self.items);
             self.count = c.len() as u32;
+            c.recycle();
         }
         let (count, items): (u32, &[u8]) = if self.failed {
             (0, &[])
