@@ -16,9 +16,9 @@ use crate::combine::{Absorbed, Combiner};
 pub struct Output {
     items: Vec<u8>,
     /// Records in `items`.
-    count: u32,
+    in_items: u32,
     /// Records appended in all (before any combining).
-    appended: u32,
+    count: u32,
     errors: Vec<RecordError>,
     failed: bool,
     combiner: Option<Combiner>,
@@ -61,13 +61,13 @@ impl Output {
         match c.absorb(&self.items) {
             Absorbed::All => {
                 self.items.clear();
-                self.count = 0;
+                self.in_items = 0;
             }
             Absorbed::StoppedAt { at, records } => {
                 let mut items = Vec::with_capacity(self.items.len() + c.len() * 16);
                 c.write_pairs(&mut items);
                 items.extend_from_slice(&self.items[at..]);
-                self.count = c.len() as u32 + (self.count - records);
+                self.in_items = c.len() as u32 + (self.in_items - records);
                 self.items = items;
                 if let Some(c) = self.combiner.take() {
                     c.recycle();
@@ -124,7 +124,7 @@ impl Output {
 
     /// The number of items appended so far (before any combining).
     pub fn count(&self) -> u32 {
-        self.appended
+        self.count
     }
 
     /// The per-item and whole-call errors reported so far.
@@ -140,8 +140,8 @@ impl Output {
 
     /// Counts `n` records appended directly through [`Output::items_mut`].
     pub fn add_count(&mut self, n: u32) {
+        self.in_items += n;
         self.count += n;
-        self.appended += n;
     }
 
     /// Writes the output document into a buffer of exactly its size.
@@ -150,13 +150,13 @@ impl Output {
         if let Some(c) = self.combiner.take() {
             self.items.clear();
             c.write_pairs(&mut self.items);
-            self.count = c.len() as u32;
+            self.in_items = c.len() as u32;
             c.recycle();
         }
         let (count, items): (u32, &[u8]) = if self.failed {
             (0, &[])
         } else {
-            (self.count, &self.items)
+            (self.in_items, &self.items)
         };
         let errors_len: usize = self.errors.iter().map(|e| e.message.len() + 16).sum();
         let mut out = Vec::with_capacity(items.len() + errors_len + 16);
