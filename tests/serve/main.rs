@@ -5,6 +5,7 @@ mod harness;
 
 mod isolation;
 mod load;
+mod logs;
 mod quotas;
 mod refusals;
 mod restart;

@@ -70,6 +70,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         checkpoint: options.checkpoint.clone(),
         pool: None,
         input_ended: Some(input_ended),
+        plugin_log: None,
     };
     let mut job = Job::start(doc, &env)?;
     let mut summary = RunSummary::default();

@@ -22,7 +22,7 @@ use crate::job::JobDocument;
 use crate::ops::Operator;
 use crate::record::BatchTime;
 use crate::source::{start_receiver, InputEnded, SourceHandle, SourceSpec};
-use crate::wasm::WasmRuntime;
+use crate::wasm::{LogSink, WasmRuntime};
 
 /// Reports of the last batches a [`Job`] keeps for inspection.
 pub const KEPT_REPORTS: usize = 100;
@@ -55,6 +55,8 @@ pub struct JobEnv {
     /// Called when a receiver's input ended for good and the job should stop (a `stdin`
     /// source without `keep_running`); `None`: ignored.
     pub input_ended: Option<InputEnded>,
+    /// Where the plugins' log lines go; `None`: the process's `tracing` output.
+    pub plugin_log: Option<LogSink>,
 }
 
 impl std::fmt::Debug for JobEnv {
@@ -130,7 +132,7 @@ impl Job {
     /// # Errors
     /// [`ExecError`] when a plugin, source, sink or the checkpoint cannot be opened.
     pub fn start(doc: &JobDocument, env: &JobEnv) -> Result<Job, ExecError> {
-        let plan = Plan::build(doc, &env.wasm, PlanMode::Run)?;
+        let plan = Plan::build_with_log(doc, &env.wasm, PlanMode::Run, env.plugin_log.clone())?;
         let clock = match env.clock {
             ClockKind::Wall => ClockName::Wall,
             ClockKind::Virtual => ClockName::Virtual,

@@ -12,7 +12,7 @@ use sluice_abi::Combine;
 
 use crate::sink::{self, DeadLetterSink, Sink};
 use crate::source::{self, SourceSpec};
-use crate::wasm::{Limits, Plugin, WasmRuntime};
+use crate::wasm::{Limits, LogSink, Plugin, WasmRuntime};
 
 /// Whether the plan is for running or only for checking (`sluice validate` opens no
 /// output).
@@ -81,11 +81,25 @@ impl Plan {
         runtime: &Arc<WasmRuntime>,
         mode: PlanMode,
     ) -> Result<Plan, ExecError> {
+        Plan::build_with_log(doc, runtime, mode, None)
+    }
+
+    /// [`Plan::build`], with the plugins' log lines sent to `plugin_log` (see
+    /// [`Plugin::load_with_log`]).
+    ///
+    /// # Errors
+    /// As [`Plan::build`].
+    pub fn build_with_log(
+        doc: &JobDocument,
+        runtime: &Arc<WasmRuntime>,
+        mode: PlanMode,
+        plugin_log: Option<LogSink>,
+    ) -> Result<Plan, ExecError> {
         let f = &doc.file;
         if mode == PlanMode::Run {
             doc.check_has_sink()?;
         }
-        let plugins = load_plugins(doc, runtime)?;
+        let plugins = load_plugins(doc, runtime, plugin_log.as_ref())?;
         let mut sources = Vec::with_capacity(f.sources.len());
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         for name in f.sources.keys() {
@@ -324,6 +338,7 @@ fn slow_start(started: Instant, what: &str, name: &str) {
 fn load_plugins(
     doc: &JobDocument,
     runtime: &Arc<WasmRuntime>,
+    plugin_log: Option<&LogSink>,
 ) -> Result<BTreeMap<String, Plugin>, ExecError> {
     let mut plugins = BTreeMap::new();
     for (name, config) in &doc.file.plugins {
@@ -372,12 +387,14 @@ fn load_plugins(
         let params = serde_json::to_value(&c.params)
             .map_err(|e| doc.error(Some(config.span()), format!("plugin `{name}`: params: {e}")))?;
         let started = Instant::now();
-        let plugin = Plugin::load(runtime, name, &path, &params, limits).map_err(|cause| {
-            ExecError::Plugin {
-                plugin: name.clone(),
-                cause,
-            }
-        })?;
+        let log = plugin_log.cloned();
+        let plugin =
+            Plugin::load_with_log(runtime, name, &path, &params, limits, log).map_err(|cause| {
+                ExecError::Plugin {
+                    plugin: name.clone(),
+                    cause,
+                }
+            })?;
         slow_start(started, "plugin", name);
         plugins.insert(name.clone(), plugin);
     }

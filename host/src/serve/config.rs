@@ -96,7 +96,8 @@ const fn default_cpu_weight() -> u32 {
     1
 }
 const fn default_max_memory() -> ByteSize {
-    ByteSize(512 << 20)
+    // `default_max_jobs` one-plugin jobs at the default 256 MiB plugin limit.
+    ByteSize(1 << 30)
 }
 const fn default_max_plugins() -> usize {
     32

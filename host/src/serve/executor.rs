@@ -123,6 +123,7 @@ impl Executor {
             // The slot's own pool, installed around every step.
             pool: None,
             input_ended: None,
+            plugin_log: Some(job.status.plugin_log()),
         };
         let run = JobRun {
             doc: job.doc,

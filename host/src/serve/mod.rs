@@ -4,6 +4,7 @@
 //! - [`auth`]: bearer tokens known by their SHA-256, compared in constant time;
 //! - [`store`]: the files under `data_dir` (plugins, jobs, checkpoints, outputs);
 //! - [`confine`]: the pass that keeps a job inside its directory and allowed hosts;
+//! - [`joblog`]: a job's log file (events, batch lines, its plugins' log lines);
 //! - [`jobs`]: admission, submission, stop, resume at start; [`executor`] runs them on
 //!   the shared pool of [`sched`] (weighted-fair by tenant, CPU and memory accounted),
 //!   each job a [`stepper::ServeJob`];
@@ -17,6 +18,7 @@ pub mod config;
 pub mod confine;
 pub mod executor;
 pub mod hosts;
+pub mod joblog;
 pub mod jobs;
 pub mod sched;
 pub mod server;

@@ -2,21 +2,19 @@
 //! running/stopped/failed and why), the last batches' reports, and the job's log file.
 
 use std::collections::VecDeque;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::joblog::JobLog;
 use super::ServeError;
-use crate::base::now_ms;
 use crate::exec::{progress_line, BatchReport};
+use crate::wasm::LogSink;
 
 /// Batch reports kept per job.
 const KEPT_BATCHES: usize = 20;
-/// The log file is rotated (one old file kept) past this size.
-const LOG_ROTATE_BYTES: u64 = 4 << 20;
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,18 +74,18 @@ pub struct JobStatus {
     batches: Mutex<(u64, VecDeque<BatchView>)>,
     /// CPU time of its batches since the server (re)started it, ns.
     cpu_ns: AtomicU64,
-    log: Mutex<()>,
+    log: Arc<JobLog>,
 }
 
 impl JobStatus {
     /// The status of the job kept in `dir`, with `record`.
     pub fn new(dir: PathBuf, record: JobRecord) -> JobStatus {
         JobStatus {
+            log: Arc::new(JobLog::new(dir.clone())),
             dir,
             record: Mutex::new(record),
             batches: Mutex::new((0, VecDeque::new())),
             cpu_ns: AtomicU64::new(0),
-            log: Mutex::new(()),
         }
     }
 
@@ -172,27 +170,16 @@ impl JobStatus {
 
     /// Appends a line (a job event or a batch's progress) to the job's log.
     pub fn log(&self, line: &str) {
-        let _guard = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        let path = self.dir.join("log.txt");
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
-            let _ = std::fs::rename(&path, self.dir.join("log.1.txt"));
-        }
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| writeln!(f, "{} {line}", now_ms()));
-        if let Err(e) = written {
-            tracing::warn!(path = %path.display(), error = %e, "Cannot write the job's log.");
-        }
+        self.log.append(line);
+    }
+
+    /// Where the job's plugins' log lines go: its log.
+    pub fn plugin_log(&self) -> LogSink {
+        self.log.plugin_sink()
     }
 
     /// The last `tail` lines of the log.
     pub fn log_tail(&self, tail: usize) -> Vec<String> {
-        let _guard = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        let text = std::fs::read_to_string(self.dir.join("log.txt")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let from = lines.len().saturating_sub(tail);
-        lines[from..].iter().map(|l| (*l).to_owned()).collect()
+        self.log.tail(tail)
     }
 }

@@ -165,18 +165,12 @@ impl Store {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` durably: a synced temporary file, a rename, a synced directory.
 ///
 /// # Errors
 /// [`ServeError::Store`] naming the file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ServeError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            ServeError::store(path, e)
-        })
+    crate::base::write_atomically(path, bytes).map_err(|e| ServeError::store(path, e))
 }
 
 /// `message` with the job's directory left out of its paths (tenants see paths relative

@@ -1,5 +1,6 @@
 //! The guest's log: the `sluice.log` host import and captured WASI stdout/stderr, sent to
-//! `tracing` with the plugin and function, capped per call.
+//! `tracing` with the plugin and function (or to the job's [`LogSink`] when it has one, as
+//! `sluice serve` gives each job), capped per call.
 
 use std::sync::Arc;
 
@@ -7,6 +8,23 @@ use sluice_abi::{exports, LogLevel};
 use wasmtime::{Caller, Linker};
 
 use super::wasi::{guest_memory, Stream};
+
+/// One line a plugin logged, as a [`LogSink`] receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct LogLine<'a> {
+    /// The plugin's name in the job.
+    pub plugin: &'a str,
+    /// The function being called (`sluice_init` during start-up).
+    pub function: &'a str,
+    /// `error`, `warn`, `info`, `debug` or `trace` (captured stdout is `info`, stderr `warn`).
+    pub level: &'static str,
+    /// The text, without its newline.
+    pub message: &'a str,
+}
+
+/// Where a job's plugin log lines go instead of the process's `tracing` output; called on
+/// the thread of the plugin call, after the per-call cap.
+pub type LogSink = Arc<dyn Fn(&LogLine<'_>) + Send + Sync>;
 
 /// Bytes of log text (messages and captured output together) one call may emit.
 pub(crate) const LOG_BYTES_PER_CALL: usize = 64 << 10;
@@ -19,9 +37,9 @@ pub(crate) trait LogView {
 
 /// Per-instance log state: names for the fields, the call's remaining budget, and the
 /// partial lines of stdout and stderr.
-#[derive(Debug)]
 pub(crate) struct GuestLog {
     plugin: Arc<str>,
+    sink: Option<LogSink>,
     function: String,
     remaining: usize,
     dropped: usize,
@@ -29,10 +47,21 @@ pub(crate) struct GuestLog {
     stderr: Vec<u8>,
 }
 
+impl std::fmt::Debug for GuestLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestLog")
+            .field("plugin", &self.plugin)
+            .field("function", &self.function)
+            .field("sink", &self.sink.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl GuestLog {
-    pub(crate) fn new(plugin: Arc<str>) -> Self {
+    pub(crate) fn new(plugin: Arc<str>, sink: Option<LogSink>) -> Self {
         GuestLog {
             plugin,
+            sink,
             function: String::new(),
             remaining: LOG_BYTES_PER_CALL,
             dropped: 0,
@@ -76,7 +105,7 @@ impl GuestLog {
         }
         let msg = String::from_utf8_lossy(bytes);
         let level = LogLevel::try_from(level).unwrap_or(LogLevel::Info);
-        emit(&self.plugin, &self.function, level, &msg);
+        self.emit(level, &msg);
     }
 
     /// Appends output to a captured stream; complete lines are emitted at once.
@@ -113,7 +142,19 @@ impl GuestLog {
             Stream::Stdout => LogLevel::Info,
             Stream::Stderr => LogLevel::Warn,
         };
-        emit(&self.plugin, &self.function, level, &msg);
+        self.emit(level, &msg);
+    }
+
+    fn emit(&self, level: LogLevel, message: &str) {
+        match &self.sink {
+            Some(sink) => sink(&LogLine {
+                plugin: &self.plugin,
+                function: &self.function,
+                level: level_name(level),
+                message,
+            }),
+            None => emit(&self.plugin, &self.function, level, message),
+        }
     }
 
     /// Cuts `bytes` to what is left of the call's budget and charges it.
@@ -122,6 +163,16 @@ impl GuestLog {
         self.remaining -= keep;
         self.dropped += bytes.len() - keep;
         &bytes[..keep]
+    }
+}
+
+fn level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Error => "error",
+        LogLevel::Warn => "warn",
+        LogLevel::Info => "info",
+        LogLevel::Debug => "debug",
+        LogLevel::Trace => "trace",
     }
 }
 
@@ -174,7 +225,7 @@ mod tests {
 
     #[test]
     fn budget_caps_messages_and_lines() {
-        let mut log = GuestLog::new("p".into());
+        let mut log = GuestLog::new("p".into(), None);
         log.begin_call("f");
         log.log(3, &vec![b'a'; LOG_BYTES_PER_CALL - 10]);
         assert_eq!(log.remaining, 10);
@@ -188,7 +239,7 @@ mod tests {
 
     #[test]
     fn partial_lines_wait_for_the_newline() {
-        let mut log = GuestLog::new("p".into());
+        let mut log = GuestLog::new("p".into(), None);
         log.begin_call("f");
         log.write_stream(Stream::Stderr, b"hel");
         assert_eq!(log.stderr, b"hel");

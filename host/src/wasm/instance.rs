@@ -10,7 +10,7 @@ use wasmtime::{InstancePre, Memory, Store, TypedFunc, UpdateDeadline};
 
 use super::call::{self, CallOutput};
 use super::error::Failure;
-use super::host_log::{GuestLog, LogView};
+use super::host_log::{GuestLog, LogSink, LogView};
 use super::limits::{Limits, MemoryLimiter};
 use super::runtime::EPOCH_TICK;
 use super::trap::{classify, DeadlineExceeded};
@@ -59,12 +59,13 @@ impl PluginInstance {
     pub(crate) fn new(
         pre: &InstancePre<InstanceState>,
         plugin: &Arc<str>,
+        log_sink: Option<&LogSink>,
         limits: &Limits,
         has_initialize: bool,
     ) -> Result<Self, Failure> {
         let state = InstanceState {
             limiter: MemoryLimiter::new(limits.memory_bytes),
-            log: GuestLog::new(plugin.clone()),
+            log: GuestLog::new(plugin.clone(), log_sink.cloned()),
             wasi: WasiState::default(),
             deadline: None,
         };

@@ -45,6 +45,7 @@ use sluice_abi::{exports, Ctx, Shape};
 pub use call::CallOutput;
 pub use component::{GUEST_INTERFACE, HOST_INTERFACE};
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
+pub use host_log::{LogLine, LogSink};
 pub use limits::Limits;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
 pub use wasi::SERVED as WASI_FUNCTIONS;
@@ -68,6 +69,8 @@ struct PluginInner {
     limits: Limits,
     /// The encoded params map, the one item of `sluice_init`'s input.
     params: Vec<u8>,
+    /// Where the guest's log lines go instead of `tracing`.
+    log_sink: Option<LogSink>,
     /// Keeps the engine and its epoch ticker alive while the plugin is.
     _runtime: Arc<WasmRuntime>,
 }
@@ -107,11 +110,34 @@ impl Plugin {
         params: &serde_json::Value,
         limits: Limits,
     ) -> Result<Plugin, PluginError> {
+        Plugin::load_with_log(runtime, name, path, params, limits, None)
+    }
+
+    /// [`Plugin::load`], with the guest's log lines (from `sluice.log`, stdout and stderr,
+    /// `sluice_init`'s included) sent to `log_sink` instead of `tracing` when it is given.
+    ///
+    /// # Errors
+    /// As [`Plugin::load`].
+    pub fn load_with_log(
+        runtime: &Arc<WasmRuntime>,
+        name: &str,
+        path: &Path,
+        params: &serde_json::Value,
+        limits: Limits,
+        log_sink: Option<LogSink>,
+    ) -> Result<Plugin, PluginError> {
         let mut encoded = Vec::new();
         json_to_msgpack(params, &mut encoded);
         let name: Arc<str> = name.into();
         if component::is_component_file(path) {
-            let c = ComponentPlugin::load(runtime, &name, path, Some(&encoded), &limits)?;
+            let c = ComponentPlugin::load(
+                runtime,
+                &name,
+                path,
+                Some(&encoded),
+                &limits,
+                log_sink.clone(),
+            )?;
             tracing::debug!(plugin = %name, path = %path.display(), from_cache = c.from_cache, "Component plugin loaded.");
             return Ok(Plugin {
                 inner: Arc::new(PluginInner {
@@ -119,6 +145,7 @@ impl Plugin {
                     code: Code::Component(c),
                     limits,
                     params: encoded,
+                    log_sink,
                     _runtime: runtime.clone(),
                 }),
             });
@@ -134,6 +161,7 @@ impl Plugin {
                 },
                 limits,
                 params: encoded,
+                log_sink,
                 _runtime: runtime.clone(),
             }),
         };
@@ -164,8 +192,13 @@ impl Plugin {
     /// A new instance: instantiated, `_initialize`d, version-checked and `sluice_init`ed.
     fn instantiate(&self, m: &LoadedModule) -> Result<PluginInstance, Failure> {
         let inner = &*self.inner;
-        let mut instance =
-            PluginInstance::new(&m.pre, &inner.name, &inner.limits, m.has_initialize)?;
+        let mut instance = PluginInstance::new(
+            &m.pre,
+            &inner.name,
+            inner.log_sink.as_ref(),
+            &inner.limits,
+            m.has_initialize,
+        )?;
         if m.has_init {
             let init = instance.call(
                 exports::INIT_FN,
@@ -354,7 +387,7 @@ pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, Pl
     let stem = path.file_stem().map(|s| s.to_string_lossy());
     let name: Arc<str> = stem.as_deref().unwrap_or("plugin").into();
     if component::is_component_file(path) {
-        let c = ComponentPlugin::load(runtime, &name, path, None, &Limits::default())?;
+        let c = ComponentPlugin::load(runtime, &name, path, None, &Limits::default(), None)?;
         return Ok(PluginInfo {
             size: c.size,
             abi_version: sluice_abi::ABI_VERSION,
@@ -366,7 +399,7 @@ pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, Pl
         });
     }
     let m = module::load(runtime, path, false)?;
-    PluginInstance::new(&m.pre, &name, &Limits::default(), m.has_initialize).map_err(
+    PluginInstance::new(&m.pre, &name, None, &Limits::default(), m.has_initialize).map_err(
         |f| match f {
             Failure::Other(message) => PluginError::Invalid {
                 path: path.to_owned(),

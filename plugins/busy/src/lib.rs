@@ -2,6 +2,9 @@
 //! through unchanged after burning `rounds` rounds of integer mixing over it (CPU, since
 //! the sandbox's clock is frozen and there is nothing to sleep on).
 //!
+//! `announce` passes records through too, logging one line per partition (the serve
+//! tests read it back from the job's log).
+//!
 //! Params, once per instance through `sluice_init`: `{ "rounds": 20000 }` (default 1000).
 
 use std::cell::Cell;
@@ -14,7 +17,12 @@ use sluice_plugin::Output;
 #[serde(deny_unknown_fields)]
 pub struct Params {
     /// Mixing rounds per record.
+    #[serde(default = "default_rounds")]
     pub rounds: u32,
+}
+
+fn default_rounds() -> u32 {
+    DEFAULT_ROUNDS
 }
 
 const DEFAULT_ROUNDS: u32 = 1000;
@@ -60,6 +68,17 @@ pub fn spin(_index: u32, record: &[u8], out: &mut Output) -> Result<(), String> 
     Ok(())
 }
 sluice_plugin::raw_transform!(spin);
+
+/// Each record unchanged; the first of each partition is announced in the job's log.
+pub fn announce(index: u32, record: &[u8], out: &mut Output) -> Result<(), String> {
+    if index == 0 {
+        sluice_plugin::info!("announce: a partition starts with a {}-byte record", record.len());
+    }
+    out.items_mut().extend_from_slice(record);
+    out.add_count(1);
+    Ok(())
+}
+sluice_plugin::raw_transform!(announce);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use super::super::call::read_output;
 use super::super::call::CallOutput;
 use super::super::error::{DisplayBytes, Failure};
-use super::super::host_log::GuestLog;
+use super::super::host_log::{GuestLog, LogSink};
 use super::super::instance::ticks;
 use super::super::limits::{Limits, MemoryLimiter};
 use super::super::trap::{classify, DeadlineExceeded};
@@ -90,11 +90,12 @@ impl ComponentInstance {
     pub(crate) fn new(
         pre: &PluginPre<ComponentState>,
         plugin: &Arc<str>,
+        log_sink: Option<&LogSink>,
         limits: &Limits,
     ) -> Result<Self, Failure> {
         let state = ComponentState {
             limiter: ComponentLimiter(MemoryLimiter::new(limits.memory_bytes)),
-            log: GuestLog::new(plugin.clone()),
+            log: GuestLog::new(plugin.clone(), log_sink.cloned()),
             deadline: None,
         };
         let mut store = Store::new(pre.engine(), state);

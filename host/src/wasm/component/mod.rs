@@ -16,6 +16,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 
 use super::error::{Failure, PluginError};
+use super::host_log::LogSink;
 use super::limits::Limits;
 use super::pool::InstancePool;
 use super::runtime::WasmRuntime;
@@ -53,6 +54,7 @@ pub(crate) struct ComponentPlugin {
     pub(crate) imports: Vec<String>,
     pub(crate) from_cache: bool,
     pool: InstancePool<ComponentInstance>,
+    log_sink: Option<LogSink>,
 }
 
 impl ComponentPlugin {
@@ -69,6 +71,7 @@ impl ComponentPlugin {
         path: &Path,
         params: Option<&[u8]>,
         limits: &Limits,
+        log_sink: Option<LogSink>,
     ) -> Result<ComponentPlugin, PluginError> {
         let bytes = std::fs::read(path).map_err(|cause| PluginError::Io {
             path: path.to_owned(),
@@ -93,7 +96,8 @@ impl ComponentPlugin {
                 message: other.to_string(),
             },
         };
-        let mut first = ComponentInstance::new(&pre, name, limits).map_err(start_error)?;
+        let mut first =
+            ComponentInstance::new(&pre, name, log_sink.as_ref(), limits).map_err(start_error)?;
         let functions = first.functions().map_err(start_error)?;
         if let Some(params) = params {
             first.init(params).map_err(start_error)?;
@@ -106,6 +110,7 @@ impl ComponentPlugin {
             imports,
             from_cache,
             pool: InstancePool::for_this_machine(),
+            log_sink,
         };
         plugin.pool.give_back(first);
         Ok(plugin)
@@ -164,7 +169,7 @@ impl ComponentPlugin {
         params: &[u8],
         limits: &Limits,
     ) -> Result<ComponentInstance, Failure> {
-        let mut instance = ComponentInstance::new(&self.pre, name, limits)?;
+        let mut instance = ComponentInstance::new(&self.pre, name, self.log_sink.as_ref(), limits)?;
         instance.init(params)?;
         Ok(instance)
     }
