@@ -120,6 +120,15 @@ pub struct PluginConfig {
     /// Per-call limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Whether calls whose output feeds only a built-in `sum`/`min`/`max` reduce carry the
+    /// combine hint, so that the plugin's SDK merges its pairs per key (docs/abi.md).
+    /// Default `true`; `false` sends every call's context without it.
+    #[serde(default = "yes")]
+    pub combine_hint: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn empty_table() -> toml::Value {
