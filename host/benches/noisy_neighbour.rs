@@ -7,6 +7,10 @@
 //! `cargo bench -p sluice --bench noisy_neighbour`. Knobs: `NOISY_WORKERS` (default 2),
 //! `NOISY_B_RATE` (B's lines/s, default 600000), `NOISY_BATCHES` (measured batches per
 //! phase, default 20), `NOISY_SPINNERS` (A's spinning jobs, default 3).
+//!
+//! On a machine busy with other work, run it in its own session and scheduling group at a
+//! higher priority, so that its wall times are not the other work's (docs/performance.md):
+//! `setsid bash -c 'echo -15 > /proc/self/autogroup; nice -n -15 cargo bench …'`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -119,10 +119,7 @@ fn main() {
         Limits::default(),
     )
     .expect("load words.wasm");
-    let ctx = Ctx {
-        batch_time_ms: 1_700_000_000_000,
-        partition: 0,
-    };
+    let ctx = Ctx::new(1_700_000_000_000, 0);
     println!(
         "plugin_call: words.split_pairs, lines of {WORDS_PER_LINE} words from a \
          {VOCABULARY}-word vocabulary (pooling allocator: {})",

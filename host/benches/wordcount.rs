@@ -7,7 +7,16 @@
 //! batch, default 200000), `SLUICE_BENCH_BATCHES` (default 8), `SLUICE_BENCH_PLUGINS`
 //! (plugins of `plugins/dist` whose `split_pairs` the generator run uses, comma-separated,
 //! default `words`; e.g. `words,py-words,js-words` compares the Rust, Python and
-//! JavaScript plugins in one run).
+//! JavaScript plugins in one run), `SLUICE_BENCH_JOBS` (the keyed stage of the generator
+//! runs, comma-separated, default `wordcount`: `wordcount` is `reduce_by_key sum`,
+//! `stateful` `update_state_by_key sum`, `windowed` `reduce_by_key_and_window sum` with
+//! the inverse `sub` over 10 s sliding by 2 s), `SLUICE_BENCH_HINT` (`on`, `off` or
+//! `on,off`, default `on`: whether the plugin's calls carry the combine hint of
+//! docs/abi.md, i.e. `combine_hint` of the plugin), `SLUICE_BENCH_PARTITIONS` (generator
+//! partitions per batch, default 32), `SLUICE_BENCH_OBSERVE_PAIRS` (generator runs with and
+//! without `--ui`, alternating, for the cost of metrics; default 3), `SLUICE_BENCH_BASELINE`
+//! (a `sluice` binary built from a commit without the observability code, run alternately
+//! with those, for the cost of what is always on).
 //! Prints sustained words/s, time from launch to the first batch, and peak RSS.
 
 use std::collections::HashMap;
@@ -38,7 +47,21 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// The keyed stage of each job of `SLUICE_BENCH_JOBS`.
+fn keyed_stage(name: &str) -> &'static str {
+    match name {
+        "wordcount" => "op = \"reduce_by_key\"\nfn = \"sum\"",
+        "stateful" => "op = \"update_state_by_key\"\nfn = \"sum\"",
+        "windowed" => "op = \"reduce_by_key_and_window\"\nfn = \"sum\"\ninv_fn = \"sub\"\nwindow = \"10s\"\nslide = \"2s\"",
+        other => panic!("unknown job `{other}` in SLUICE_BENCH_JOBS (wordcount, stateful, windowed)"),
+    }
+}
+
 fn job(source: &str, plugin: &str) -> String {
+    job_with(source, plugin, "wordcount", true)
+}
+
+fn job_with(source: &str, plugin: &str, keyed: &str, hint: bool) -> String {
     format!(
         r#"
 [job]
@@ -47,6 +70,7 @@ batch_interval = "1s"
 block_interval = "200ms"
 [plugins.words]
 path = {wasm:?}
+combine_hint = {hint}
 [sources.lines]
 {source}
 [streams.pairs]
@@ -55,13 +79,13 @@ op = "flat_map"
 fn = "words.split_pairs"
 [streams.counts]
 from = "pairs"
-op = "reduce_by_key"
-fn = "sum"
+{stage}
 [sinks.out]
 from = "counts"
 kind = "print"
 num = 0
 "#,
+        stage = keyed_stage(keyed),
         wasm = repo()
             .join(format!("plugins/dist/{plugin}.wasm"))
             .display()
@@ -110,9 +134,24 @@ struct Run {
 }
 
 /// Runs `sluice` on a job file and reads its progress lines.
-fn run_sluice(job_file: &Path, args: &[&str], mut during: impl FnMut(&Child)) -> Run {
+fn run_sluice(job_file: &Path, args: &[&str], during: impl FnMut(&Child)) -> Run {
+    run_binary(
+        Path::new(env!("CARGO_BIN_EXE_sluice")),
+        job_file,
+        args,
+        during,
+    )
+}
+
+/// [`run_sluice`] with another `sluice` binary (a baseline build).
+fn run_binary(
+    binary: &Path,
+    job_file: &Path,
+    args: &[&str],
+    mut during: impl FnMut(&Child),
+) -> Run {
     let launched = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let mut child = Command::new(binary)
         .arg("run")
         .arg(job_file)
         .args(args)
@@ -290,6 +329,23 @@ fn main() {
         by_plugin.push((plugin.to_owned(), run));
     }
     let g = &by_plugin[0].1;
+    let keyed = keyed_runs(dir.path(), lines_per_batch, &b);
+
+    // 1b. The cost of metrics: the same run with `--ui` (the observer, the metrics and the
+    // UI server) against runs without, alternating, in the same process of measuring.
+    let pairs = env_or("SLUICE_BENCH_OBSERVE_PAIRS", 3);
+    let gen = dir.path().join(format!("gen-{}.toml", by_plugin[0].0));
+    let baseline = std::env::var_os("SLUICE_BENCH_BASELINE").map(PathBuf::from);
+    let (mut plain, mut observed, mut base) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        if let Some(bin) = &baseline {
+            let args = ["--clock", "virtual", "--batches", &b];
+            base.push(run_binary(bin, &gen, &args, |_| {}).words_per_s);
+        }
+        plain.push(run_sluice(&gen, &["--clock", "virtual", "--batches", &b], |_| {}).words_per_s);
+        let ui = ["--clock", "virtual", "--batches", &b, "--ui", "127.0.0.1:0"];
+        observed.push(run_sluice(&gen, &ui, |_| {}).words_per_s);
+    }
 
     // 2. TCP socket, wall clock: a server writes lines as fast as the receiver reads them.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -349,4 +405,71 @@ fn main() {
             r.words_per_s / g.words_per_s
         );
     }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    if pairs > 0 {
+        let (p, o) = (median(&mut plain), median(&mut observed));
+        println!(
+            "metrics (--ui) vs none, median of {pairs} alternating runs: {:.2} M vs {:.2} M words/s, ratio {:.3} ({:+.1} %)",
+            o / 1e6,
+            p / 1e6,
+            o / p,
+            (o / p - 1.0) * 100.0
+        );
+        if !base.is_empty() {
+            let m = median(&mut base);
+            println!(
+                "baseline binary, median of {pairs}: {:.2} M words/s; this build without --ui {:.3}, with --ui {:.3} of it",
+                m / 1e6,
+                p / m,
+                o / m
+            );
+        }
+    }
+    if !keyed.is_empty() {
+        println!("Generator runs by keyed stage and combine hint (words.wasm; lines/s = words/s / {WORDS_PER_LINE})");
+        println!(
+            "| job | combine hint | lines/s | words/s | x native | peak RSS | slowest batch |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+    }
+    for (name, hint, r) in &keyed {
+        println!(
+            "| {name} | {} | {:.2} M | {:.2} M | {:.2} | {:.0} MiB | {:.0} ms |",
+            if *hint { "on" } else { "off" },
+            r.words_per_s / 1e6 / WORDS_PER_LINE as f64,
+            r.words_per_s / 1e6,
+            r.words_per_s / n,
+            r.peak_rss_mib,
+            r.max_processing_ms
+        );
+    }
+}
+
+/// The generator runs of `SLUICE_BENCH_JOBS` × `SLUICE_BENCH_HINT` (none when both are
+/// unset: the default run is the one above), hint settings alternating per job.
+fn keyed_runs(dir: &Path, lines_per_batch: usize, batches: &str) -> Vec<(String, bool, Run)> {
+    if std::env::var_os("SLUICE_BENCH_JOBS").is_none()
+        && std::env::var_os("SLUICE_BENCH_HINT").is_none()
+    {
+        return Vec::new();
+    }
+    let jobs = std::env::var("SLUICE_BENCH_JOBS").unwrap_or_else(|_| "wordcount".into());
+    let hints = std::env::var("SLUICE_BENCH_HINT").unwrap_or_else(|_| "on".into());
+    let partitions = env_or("SLUICE_BENCH_PARTITIONS", 32);
+    let mut runs = Vec::new();
+    for name in jobs.split(',').map(str::trim).filter(|j| !j.is_empty()) {
+        for hint in hints.split(',').map(|h| h.trim() == "on") {
+            let file = dir.join(format!("{name}-{hint}.toml"));
+            let source = format!(
+                "kind = \"generator\"\nrate = {lines_per_batch}\nwords_per_line = {WORDS_PER_LINE}\nvocabulary = {VOCABULARY}\npartitions = {partitions}"
+            );
+            std::fs::write(&file, job_with(&source, "words", name, hint)).unwrap();
+            let run = run_sluice(&file, &["--clock", "virtual", "--batches", batches], |_| {});
+            runs.push((name.to_owned(), hint, run));
+        }
+    }
+    runs
 }

@@ -30,6 +30,7 @@ pub mod brokers;
 pub mod checkpoint;
 pub mod exec;
 pub mod job;
+pub mod observe;
 pub mod ops;
 pub mod record;
 pub mod serve;

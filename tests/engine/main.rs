@@ -5,6 +5,7 @@ mod support;
 
 mod backpressure;
 mod broken_jobs;
+mod combine_hint;
 mod component_jobs;
 mod errors_once;
 mod examples;

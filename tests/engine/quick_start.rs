@@ -27,7 +27,7 @@ const HIDDEN: &[&str] = &[
 ];
 
 /// Copies the tracked files of the repository to `to`, keeping their modification times
-/// (so that cargo finds the host already built in this test's target directory).
+/// (so that cargo finds the host built by an earlier run in [`target_dir`] still fresh).
 fn copy_tracked(to: &Path) {
     let root = repo_root();
     let out = Command::new("git")
@@ -70,14 +70,12 @@ fn bare_path(bin: &Path) -> PathBuf {
     bin.to_owned()
 }
 
-/// This test's target directory: `CARGO_TARGET_DIR` if set, else the one holding the
-/// test executable (`<target>/debug/deps/engine-…`).
+/// The copy's own target directory, kept between runs under cargo's temporary directory
+/// for integration tests. Never the test's own target directory: cargo would rebuild the
+/// `sluice` binary there from the copy (same unit hash, other path), and the other tests,
+/// running beside this one, would run a binary that names the copy's deleted directory.
 fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
-    }
-    let exe = std::env::current_exe().expect("test executable");
-    exe.ancestors().nth(3).expect("target directory").to_owned()
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("quick-start")
 }
 
 fn run(repo: &Path, bin: &Path, program: &str, args: &[&str]) -> Output {

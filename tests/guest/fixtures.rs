@@ -49,6 +49,9 @@ fn transform() {
     // The same SDK code built for wasm32-wasip1 (importing WASI from Rust's std).
     check("words-wasip1", "split_pairs", Shape::Transform, "transform");
     check_indices("c-upper", "upper", Shape::Transform, "transform_errors");
+    // With the combine hint the SDK merges the pairs per key (docs/abi.md 4.1).
+    check("words", "split_pairs", Shape::Transform, "combine");
+    check("words-wasip1", "split_pairs", Shape::Transform, "combine");
 }
 
 #[test]

@@ -84,10 +84,7 @@ fn both_read_every_valid_encoding() {
     items.extend([0xd1, 0, 1]);
     items.extend([0xc4, 2, 9, 9]);
     items.extend([0xd5, 1, 0, 0]);
-    let ctx = Ctx {
-        batch_time_ms: 1000,
-        partition: 0,
-    };
+    let ctx = Ctx::new(1000, 0);
     for (name, function, expected) in [
         ("zig-lengths", "lengths", json!([["ab", 2], ["c", 1]])),
         ("go-reverse", "reverse", json!(["ba", "c"])),

@@ -91,10 +91,7 @@ pub fn call(
     batch_time_ms: i64,
 ) -> Result<CallOutput, CallError> {
     let (count, bytes) = items(json);
-    let ctx = Ctx {
-        batch_time_ms,
-        partition: 0,
-    };
+    let ctx = Ctx::new(batch_time_ms, 0);
     plugin.call(function, shape, count, &bytes, &ctx)
 }
 

@@ -7,17 +7,35 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A copy of the binary under test, so that other builds sharing the target directory
-/// cannot swap it in the middle of a test; `SLUICE_BIN` names another binary to test.
+/// cannot swap it in the middle of a test (a hard link where it can: cargo replaces the
+/// file, it does not write into it); `SLUICE_BIN` names another binary to test. Kept in
+/// the target's temporary directory, one per test process; those of processes that are
+/// gone are removed.
 pub fn sluice() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Some(bin) = std::env::var_os("SLUICE_BIN") {
             return PathBuf::from(bin);
         }
-        let dir = std::env::temp_dir().join(format!("sluice-recovery-{}", std::process::id()));
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("recovery-bin");
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let gone = name
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+            if gone {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = root.join(std::process::id().to_string());
         std::fs::create_dir_all(&dir).unwrap();
         let to = dir.join("sluice");
-        std::fs::copy(env!("CARGO_BIN_EXE_sluice"), &to).unwrap();
+        let _ = std::fs::remove_file(&to);
+        let from = env!("CARGO_BIN_EXE_sluice");
+        if std::fs::hard_link(from, &to).is_err() {
+            std::fs::copy(from, &to).unwrap();
+        }
         to
     })
 }

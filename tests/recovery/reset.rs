@@ -70,6 +70,15 @@ fn a_directory_sluice_did_not_write_is_refused_and_left_alone() {
     let file = mine.join("state/mine");
     let stderr = text(&reset(&file, true).stderr);
     assert!(stderr.contains("state/mine: not a directory"), "{stderr}");
+    // `inspect` tells a file from a missing directory too.
+    let inspect = Command::new(sluice())
+        .args(["checkpoint", "inspect"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = text(&inspect.stderr);
+    assert!(!inspect.status.success());
+    assert!(stderr.contains("state/mine: not a directory"), "{stderr}");
 }
 
 #[test]

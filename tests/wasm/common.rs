@@ -293,10 +293,7 @@ pub fn string(s: &str) -> Vec<u8> {
 
 /// A context for tests.
 pub fn ctx(batch_time_ms: i64, partition: u32) -> Ctx {
-    Ctx {
-        batch_time_ms,
-        partition,
-    }
+    Ctx::new(batch_time_ms, partition)
 }
 
 /// The bytes of a `bin` record (what `mirror` returns).

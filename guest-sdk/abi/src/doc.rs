@@ -7,28 +7,85 @@
 
 use crate::msgpack::{self, DecodeError, DecodeErrorKind, Reader};
 
-/// Context of a call: which batch and which partition it processes.
+/// Context of a call: which batch and which partition it processes, and whether the
+/// call's output feeds a built-in reduce the guest may combine into.
 ///
-/// Encoded as a map `{"batch_time_ms": int, "partition": int}`; readers ignore other keys.
+/// Encoded as a map `{"batch_time_ms": int, "partition": int}`, plus `"combine": str` when
+/// [`Ctx::combine`] is set; readers ignore other keys (and `combine` values they do not
+/// know).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ctx {
     /// The batch time, in milliseconds since the Unix epoch (or since zero in tests).
     pub batch_time_ms: i64,
     /// The partition index within the batch.
     pub partition: u32,
+    /// The combine hint: the output of this (transform) call feeds only a built-in
+    /// reduce, so a guest may merge its `[key, integer]` pairs per key before returning
+    /// them (docs/abi.md, "The combine hint"). Guests may ignore it.
+    pub combine: Option<Combine>,
+}
+
+/// The built-in reduce a transform call's output feeds: the value of the `combine` key
+/// of the context.
+///
+/// Only reduces whose result does not change when some of a key's values are merged
+/// first are hinted: `count` is not (it counts records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Combine {
+    /// Integer values of a key are added.
+    Sum,
+    /// The smallest integer value of a key is kept.
+    Min,
+    /// The largest integer value of a key is kept.
+    Max,
+}
+
+impl Combine {
+    /// The name written in the context: `"sum"`, `"min"` or `"max"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Combine::Sum => "sum",
+            Combine::Min => "min",
+            Combine::Max => "max",
+        }
+    }
+
+    /// The hint named `name`; `None` for a name this version does not know.
+    pub fn from_name(name: &str) -> Option<Combine> {
+        match name {
+            "sum" => Some(Combine::Sum),
+            "min" => Some(Combine::Min),
+            "max" => Some(Combine::Max),
+            _ => None,
+        }
+    }
 }
 
 impl Ctx {
-    /// Appends the encoded context.
+    /// A context without a combine hint.
+    pub const fn new(batch_time_ms: i64, partition: u32) -> Ctx {
+        Ctx {
+            batch_time_ms,
+            partition,
+            combine: None,
+        }
+    }
+
+    /// Appends the encoded context (keys in byte order: `batch_time_ms`, `combine`,
+    /// `partition`).
     pub fn write(&self, out: &mut Vec<u8>) {
-        msgpack::write_map_len(out, 2);
+        msgpack::write_map_len(out, if self.combine.is_some() { 3 } else { 2 });
         msgpack::write_str(out, "batch_time_ms");
         msgpack::write_int(out, self.batch_time_ms);
+        if let Some(c) = self.combine {
+            msgpack::write_str(out, "combine");
+            msgpack::write_str(out, c.name());
+        }
         msgpack::write_str(out, "partition");
         msgpack::write_int(out, i64::from(self.partition));
     }
 
-    /// Reads a context map, ignoring unknown keys.
+    /// Reads a context map, ignoring unknown keys and unknown `combine` values.
     pub fn read(r: &mut Reader<'_>) -> Result<Ctx, DecodeError> {
         let mut ctx = Ctx::default();
         for _ in 0..r.map_len()? {
@@ -40,6 +97,9 @@ impl Ctx {
                         offset: at,
                         kind: DecodeErrorKind::OutOfRange,
                     })?
+                }
+                "combine" if matches!(r.peek()?, 0xa0..=0xbf | 0xd9..=0xdb) => {
+                    ctx.combine = Combine::from_name(r.str()?);
                 }
                 _ => r.skip_value()?,
             }
@@ -299,9 +359,35 @@ mod tests {
             view.ctx,
             Ctx {
                 batch_time_ms: 9,
-                partition: 4
+                partition: 4,
+                combine: None,
             }
         );
         assert_eq!(view.items.count, 0);
+    }
+
+    #[test]
+    fn the_combine_hint_round_trips_and_unknown_hints_are_ignored() {
+        for combine in [
+            None,
+            Some(Combine::Sum),
+            Some(Combine::Min),
+            Some(Combine::Max),
+        ] {
+            let ctx = Ctx {
+                combine,
+                ..Ctx::new(7, 3)
+            };
+            let mut buf = Vec::new();
+            write_input(&mut buf, 0, &[], &ctx);
+            assert_eq!(read_input(&buf).unwrap().ctx, ctx);
+        }
+        // A later hint (or a non-string one) reads as no hint.
+        for value in [&[0xa6, b'm', b'e', b'd', b'i', b'a', b'n'][..], &[0x01]] {
+            let mut buf = vec![0x92, 0x90, 0x81];
+            msgpack::write_str(&mut buf, "combine");
+            buf.extend_from_slice(value);
+            assert_eq!(read_input(&buf).unwrap().ctx.combine, None);
+        }
     }
 }

@@ -22,7 +22,7 @@
 //! msgpack::write_str(&mut records, "a");
 //! msgpack::write_str(&mut records, "b");
 //! let mut input = Vec::new();
-//! doc::write_records_input(&mut input, 2, &records, &Ctx { batch_time_ms: 1000, partition: 0 });
+//! doc::write_records_input(&mut input, 2, &records, &Ctx::new(1000, 0));
 //!
 //! // A guest reads it back.
 //! let view = doc::read_input(&input).unwrap();
@@ -35,7 +35,7 @@ pub mod doc;
 pub mod exports;
 pub mod msgpack;
 
-pub use doc::{Ctx, OutputView, RecordError};
+pub use doc::{Combine, Ctx, OutputView, RecordError};
 pub use msgpack::DecodeError;
 
 /// The ABI version this crate implements; `sluice_abi_version` must return it.

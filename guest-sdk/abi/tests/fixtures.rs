@@ -77,6 +77,15 @@ fn definitions() -> Vec<(&'static str, String)> {
                 .into(),
         ),
         ("extended_output", r#"[["x"], [], "a later element"]"#.into()),
+        (
+            "combine_input",
+            r#"[["the cat sat", "the cat", "cat"], {"batch_time_ms": 1000, "combine": "sum", "partition": 0}]"#
+                .into(),
+        ),
+        (
+            "combine_output",
+            r#"[[["the", 2], ["cat", 3], ["sat", 1]], []]"#.into(),
+        ),
     ]
 }
 
@@ -198,6 +207,17 @@ fn fixtures_round_trip_and_parse() {
             );
         }
     }
+}
+
+#[test]
+fn the_combine_hint_is_read_from_its_fixture() {
+    let bytes = std::fs::read(fixtures_dir().join("combine_input.msgpack")).unwrap();
+    let view = doc::read_input(&bytes).unwrap();
+    assert_eq!(view.ctx.combine, Some(sluice_abi::Combine::Sum));
+    // Written by the host's writer, the context is byte for byte the fixture's.
+    let mut ctx = Vec::new();
+    view.ctx.write(&mut ctx);
+    assert!(bytes.ends_with(&ctx), "{ctx:02x?}");
 }
 
 #[test]

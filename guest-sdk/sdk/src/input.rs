@@ -8,10 +8,10 @@ use sluice_abi::msgpack::{DecodeError, DecodeErrorKind, Reader};
 use crate::output::Output;
 
 thread_local! {
-    static CTX: Cell<Ctx> = const { Cell::new(Ctx { batch_time_ms: 0, partition: 0 }) };
+    static CTX: Cell<Ctx> = const { Cell::new(Ctx::new(0, 0)) };
 }
 
-/// The context of the call in progress: its batch time and partition.
+/// The context of the call in progress: its batch time, partition and combine hint.
 pub fn ctx() -> Ctx {
     CTX.with(Cell::get)
 }
@@ -56,12 +56,31 @@ fn parse(buf: &[u8]) -> Result<Input<'_>, DecodeError> {
 /// Parses `input`, sets [`ctx`], runs `body` and returns the output document. A malformed
 /// input document is a whole-call error.
 pub fn run(input: &[u8], body: impl FnOnce(&Input<'_>, &mut Output)) -> Vec<u8> {
+    run_with(input, false, body)
+}
+
+/// [`run`] for the transform shape: honours the context's combine hint (the output's
+/// `[key, integer]` pairs are merged per key, see `combine.rs`).
+pub fn run_transform(input: &[u8], body: impl FnOnce(&Input<'_>, &mut Output)) -> Vec<u8> {
+    run_with(input, true, body)
+}
+
+fn run_with(input: &[u8], transform: bool, body: impl FnOnce(&Input<'_>, &mut Output)) -> Vec<u8> {
     match parse(input) {
         Ok(parsed) => {
             CTX.with(|c| c.set(parsed.ctx));
+            let combine = parsed.ctx.combine.filter(|_| transform);
             // Room for outputs somewhat larger than the input (pairs from words) without
-            // growing; wasm memory once grown is reused by later calls.
-            let mut out = Output::with_capacity(input.len() + input.len() / 2 + 64);
+            // growing; wasm memory once grown is reused by later calls. Combined outputs
+            // hold one item's records at a time, then one pair per key.
+            let capacity = match combine {
+                None => input.len() + input.len() / 2 + 64,
+                Some(_) => input.len() / 8 + 64,
+            };
+            let mut out = Output::with_capacity(capacity);
+            if let Some(how) = combine {
+                out.combine(how);
+            }
             body(&parsed, &mut out);
             out.finish()
         }
@@ -73,7 +92,12 @@ pub fn run(input: &[u8], body: impl FnOnce(&Input<'_>, &mut Output)) -> Vec<u8> 
     }
 }
 
-/// Calls `each(index, item, out)` for every item, in order.
+/// Pending output bytes past which a combining call merges them (so that the output never
+/// holds more than about this much besides one pair per key).
+const ABSORB_BYTES: usize = 16 << 10;
+
+/// Calls `each(index, item, out)` for every item, in order (when combining, merging the
+/// records emitted so far whenever they pass [`ABSORB_BYTES`]).
 pub fn for_each_item<'a>(
     input: &Input<'a>,
     out: &mut Output,
@@ -81,5 +105,6 @@ pub fn for_each_item<'a>(
 ) {
     for (index, item) in input.items.iter().enumerate() {
         each(index as u32, item, out);
+        out.absorb_past(ABSORB_BYTES);
     }
 }

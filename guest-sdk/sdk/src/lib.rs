@@ -28,10 +28,15 @@
 //!   is logged first.
 //! - [`ctx()`] gives the batch time and partition of the call; [`info!`] and its siblings
 //!   write to the job's log through the host import `sluice.log`.
+//! - When the host sends the combine hint (a transform whose output only a built-in
+//!   `sum`/`min`/`max` keyed reduce reads; `docs/abi.md` section 4.1), every transform
+//!   runtime merges the `[key, integer]` pairs a function emits per key before returning
+//!   them. Nothing to do in user code; [`Ctx::combine`] shows the hint.
 //!
 //! The contract these macros implement, for any language, is `docs/abi.md`.
 
 mod codec;
+mod combine;
 mod init;
 mod input;
 mod keyed;
@@ -48,7 +53,7 @@ pub use input::ctx;
 pub use log::LogLevel;
 pub use output::Output;
 pub use rmpv::Value;
-pub use sluice_abi::{self as abi, Ctx};
+pub use sluice_abi::{self as abi, Combine, Ctx};
 pub use state::State;
 pub use transform::split_pair;
 

@@ -42,10 +42,7 @@ fn input_at(items: &str, batch_time_ms: i64) -> Vec<u8> {
         rmpv::encode::write_value(&mut bytes, item).unwrap();
     }
     let mut buf = Vec::new();
-    let ctx = Ctx {
-        batch_time_ms,
-        partition: 3,
-    };
+    let ctx = Ctx::new(batch_time_ms, 3);
     doc::write_input(&mut buf, items.len() as u32, &bytes, &ctx);
     buf
 }

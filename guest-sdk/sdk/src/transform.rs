@@ -8,7 +8,7 @@ use serde::Serialize;
 use sluice_abi::msgpack::{self, marker_name, Reader};
 
 use crate::codec::{decode, encode};
-use crate::input::{for_each_item, run};
+use crate::input::{for_each_item, run_transform as run};
 use crate::output::Output;
 
 /// `map`: one record out per record in.

@@ -40,6 +40,29 @@ fn transform() {
 }
 
 #[test]
+fn combine_hint() {
+    // The same split as `transform`; the SDK merges the pairs per key (the hint is sum).
+    check("combine", |input| {
+        run::flat_map(input, |line: String| {
+            Ok(line
+                .split_whitespace()
+                .map(|w| (w.to_owned(), 1i64))
+                .collect::<Vec<_>>())
+        })
+    });
+    // The raw fast path of the words plugin is merged the same way.
+    check("combine", |input| {
+        run::raw(input, |_, record, out| {
+            let line: String = sluice_plugin::decode(record)?;
+            for w in line.split_whitespace() {
+                out.push(&(w, 1))?;
+            }
+            Ok(())
+        })
+    });
+}
+
+#[test]
 fn extended_input_is_read_as_v1() {
     // A later minor version's input (extra ctx key, trailing element) reads as v1.
     let out = run::map(&fixture("extended_input"), |s: String| {

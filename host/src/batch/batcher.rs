@@ -74,6 +74,11 @@ impl ReceiverInput {
         self.limiter.limit()
     }
 
+    /// Bytes received and not yet taken into a batch (for metrics).
+    pub fn buffered_bytes(&self) -> usize {
+        self.generator.buffered()
+    }
+
     /// A clean stop: the receiver stops reading (its task is cancelled between two reads,
     /// so every record read is already in the block generator) and the block timer
     /// stops; returns once both tasks are gone. The next [`ReceiverInput::take_batch`]

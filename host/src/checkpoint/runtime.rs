@@ -236,6 +236,11 @@ impl Checkpointer {
         }
     }
 
+    /// Bytes of the receivers' write-ahead logs on disk (`None` without a log).
+    pub fn wal_bytes(&self) -> Option<u64> {
+        self.wal.as_ref().map(|w| w.bytes())
+    }
+
     /// The metadata of the checkpoint after batch `index`: where every source is.
     fn meta(
         &self,

@@ -128,7 +128,12 @@ fn position(p: &SourcePosition) -> String {
 /// # Errors
 /// When the directory cannot be read.
 pub fn inspect(dir: &Path) -> anyhow::Result<String> {
-    anyhow::ensure!(dir.is_dir(), "{}: no such directory", dir.display());
+    anyhow::ensure!(dir.exists(), "{}: no such directory", dir.display());
+    anyhow::ensure!(
+        dir.is_dir(),
+        "{}: not a directory (give the job's checkpoint directory, `[checkpoint] dir`)",
+        dir.display()
+    );
     let store = CheckpointStore::existing(dir, usize::MAX);
     let mut out = String::new();
     let indices = store.list()?;

@@ -174,10 +174,7 @@ impl TestCommand {
         let runtime = WasmRuntime::new(RuntimeConfig::from_env())?;
         let name = plugin_name(&self.file);
         let plugin = Plugin::load(&runtime, &name, &self.file, &params, limits)?;
-        let ctx = Ctx {
-            batch_time_ms: self.batch_time,
-            partition: self.partition,
-        };
+        let ctx = Ctx::new(self.batch_time, self.partition);
         let count = u32::try_from(lines.len()).context("too many records for one call")?;
         let output = match plugin.call(&self.function, self.shape, count, &items, &ctx) {
             Ok(o) => o,

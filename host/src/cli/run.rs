@@ -1,12 +1,15 @@
 //! `sluice run JOB`: runs a job until `--batches`, Ctrl-C or SIGTERM.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use sluice::checkpoint::CheckpointFlags;
-use sluice::exec::{self, ClockKind, RunOptions};
+use sluice::exec::{self, ClockKind, ProgressFormat, RunObserver, RunOptions};
 use sluice::job::JobDocument;
+use sluice::observe::{JobObserver, Metrics, UiServer};
 
 /// `sluice run`.
 #[derive(Debug, Args)]
@@ -34,6 +37,19 @@ pub struct RunCommand {
     /// must read the state the old one wrote).
     #[arg(long)]
     allow_plugin_change: bool,
+    /// Serve the web UI, the JSON API and Prometheus metrics (`/metrics`) on this
+    /// address, e.g. `127.0.0.1:9090` (overrides `[job] ui`; port 0 picks a free port).
+    #[arg(long, value_name = "IP:PORT")]
+    ui: Option<SocketAddr>,
+    /// The per-batch progress on stderr: a `text` line or a `json` object per line.
+    #[arg(long, value_enum, default_value_t = Progress::Text)]
+    progress: Progress,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Progress {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -51,6 +67,15 @@ impl RunCommand {
     /// Runs the job.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         let doc = JobDocument::load(&self.job)?;
+        let mut observer: Option<Arc<dyn RunObserver>> = None;
+        if let Some(addr) = self.ui.or(doc.file.job.ui) {
+            let labels = vec![("job".to_owned(), doc.file.job.name.clone())];
+            let job = JobObserver::new(&doc, Arc::new(Metrics::new()), labels);
+            let server = UiServer::start(&addr.to_string(), job.clone())?;
+            // Scripts and tests read the address (port 0 picks a free one).
+            eprintln!("UI on http://{}/", server.local_addr());
+            observer = Some(job);
+        }
         let options = RunOptions {
             clock: match self.clock {
                 Clock::Wall => ClockKind::Wall,
@@ -58,6 +83,11 @@ impl RunCommand {
             },
             batches: self.batches,
             quiet: self.quiet,
+            progress: match self.progress {
+                Progress::Text => ProgressFormat::Text,
+                Progress::Json => ProgressFormat::Json,
+            },
+            observer,
             handle_signals: true,
             checkpoint: CheckpointFlags {
                 dir: self.checkpoint_dir,

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::executor::BatchReport;
 use super::job::{ClockKind, Job, JobEnv};
-use super::progress::{progress_line, DelayWatch};
+use super::observer::RunObserver;
+use super::progress::{batch_json, progress_line, DelayWatch, ProgressFormat};
 use super::stop::{on_signals, StopSignal};
 use super::ExecError;
 use crate::base::now_ms;
@@ -25,6 +26,10 @@ pub struct RunOptions {
     pub batches: Option<u64>,
     /// No progress lines.
     pub quiet: bool,
+    /// Progress lines as text or JSON.
+    pub progress: ProgressFormat,
+    /// Told about the plan, every batch and the end (the UI and metrics of `--ui`).
+    pub observer: Option<Arc<dyn RunObserver>>,
     /// Raised to stop after the current batch and a final batch of what the receivers
     /// received (also raised by a `stdin` source at the end of its input).
     pub stop: StopSignal,
@@ -70,6 +75,7 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
         checkpoint: options.checkpoint.clone(),
         pool: None,
         input_ended: Some(input_ended),
+        observer: options.observer.clone(),
         plugin_log: None,
     };
     let mut job = Job::start(doc, &env)?;
@@ -82,8 +88,13 @@ pub fn run(doc: &JobDocument, options: &RunOptions) -> Result<RunSummary, ExecEr
     }
     if let Some(report) = job.drain()? {
         if !options.quiet {
-            let line = progress_line(job.name(), &report);
-            eprintln!("{line}{}{FINAL_BATCH_NOTE}", job.rate_suffix());
+            match options.progress {
+                ProgressFormat::Text => {
+                    let line = progress_line(job.name(), &report);
+                    eprintln!("{line}{}{FINAL_BATCH_NOTE}", job.rate_suffix());
+                }
+                ProgressFormat::Json => print_json(&job, &report),
+            }
         }
         tracing::info!(
             records = report.records_in,
@@ -132,14 +143,24 @@ fn drive(
         }
         let report = job.step()?;
         if !options.quiet {
-            eprintln!(
-                "{}{}",
-                progress_line(job.name(), &report),
-                job.rate_suffix()
-            );
+            match options.progress {
+                ProgressFormat::Text => {
+                    let line = progress_line(job.name(), &report);
+                    eprintln!("{line}{}", job.rate_suffix());
+                }
+                ProgressFormat::Json => print_json(job, &report),
+            }
         }
         delay_watch.observe(job.name(), &report);
         summary.reports.push(report);
         summary.batches += 1;
     }
+}
+
+/// `--progress json`: the batch as one JSON object on one line.
+fn print_json(job: &Job, report: &BatchReport) {
+    eprintln!(
+        "{}",
+        batch_json(job.name(), report, job.batch_interval_ms())
+    );
 }

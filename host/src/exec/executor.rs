@@ -1,11 +1,13 @@
 //! [`Executor`]: computes every stream at one batch time, in topological order, then hands
 //! the finished batches to the sinks and the rejected records to the error policy.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::plan::{Node, SinkSlot};
+use super::report::{SourceReport, StageTime, StateSize};
 use super::ExecError;
+use crate::checkpoint::CheckpointStats;
 use crate::ops::{ErrorPolicy, OpContext, Operator, StreamValue};
 use crate::record::{BatchTime, DeadLetter};
 use crate::sink::DeadLetterSink;
@@ -28,6 +30,17 @@ pub struct BatchReport {
     pub scheduling_delay: Duration,
     /// Keyed-state bytes the operators hold after the batch ([`Operator::state_bytes`]).
     pub state_bytes: u64,
+    /// Each source: records, time to pull them, receiver buffer and rate limit.
+    pub sources: Vec<SourceReport>,
+    /// Each stream's operator, in topological order (a fused chain of narrow operations
+    /// under its last stream's name): records, time, keyed state.
+    pub streams: Vec<StageTime>,
+    /// Each sink that wrote: records and time.
+    pub sinks: Vec<StageTime>,
+    /// The checkpoint written after this batch, if one was (set by [`super::Job`]).
+    pub checkpoint: Option<CheckpointStats>,
+    /// Bytes of the receivers' write-ahead logs after the batch (with a log).
+    pub wal_bytes: Option<u64>,
 }
 
 /// Job-wide settings the executor hands to operators.
@@ -47,6 +60,8 @@ pub struct ExecSettings {
 pub struct Executor {
     /// Source names, by value index.
     pub source_names: Vec<String>,
+    /// Stage names for reports: sources, then nodes, then sinks.
+    stage_names: Vec<Arc<str>>,
     nodes: Vec<Node>,
     sinks: Vec<SinkSlot>,
     dead_letter: Option<DeadLetterSink>,
@@ -67,8 +82,16 @@ impl Executor {
         dead_letter: Option<DeadLetterSink>,
         settings: ExecSettings,
     ) -> Self {
+        let stage_names = source_names
+            .iter()
+            .map(String::as_str)
+            .chain(nodes.iter().map(|n| n.name.as_str()))
+            .chain(sinks.iter().map(|s| s.name.as_str()))
+            .map(Arc::from)
+            .collect();
         Executor {
             source_names,
+            stage_names,
             nodes,
             sinks,
             dead_letter,
@@ -115,7 +138,9 @@ impl Executor {
             ..BatchReport::default()
         };
         let mut values = self.source_values(time, inputs, &rejected, &mut report)?;
-        for node in &mut self.nodes {
+        let n_sources = self.source_names.len();
+        for (k, node) in self.nodes.iter_mut().enumerate() {
+            let stage_started = Instant::now();
             let parents: Vec<StreamValue> =
                 node.inputs.iter().map(|&i| values[i].clone()).collect();
             let cx = OpContext {
@@ -131,14 +156,31 @@ impl Executor {
                 .op
                 .on_batch(&parents, &cx)
                 .map_err(|cause| ExecError::Operator { time, cause })?;
+            report.streams.push(StageTime {
+                name: self.stage_names[n_sources + k].clone(),
+                records: value.rdd().map_or(0, |b| b.len()),
+                took: stage_started.elapsed(),
+                state: node.op.state_keys().map(|keys| StateSize {
+                    keys: keys as u64,
+                    bytes: node.op.state_bytes() as u64,
+                }),
+            });
             values.push(value);
         }
-        for slot in &mut self.sinks {
+        let first_sink = n_sources + self.nodes.len();
+        for (k, slot) in self.sinks.iter_mut().enumerate() {
             if let StreamValue::Rdd(b) = &values[slot.input] {
+                let stage_started = Instant::now();
                 report.records_out += b.len();
                 slot.sink
                     .write_batch(time, b)
                     .map_err(|cause| ExecError::Sink { time, cause })?;
+                report.sinks.push(StageTime {
+                    name: self.stage_names[first_sink + k].clone(),
+                    records: b.len(),
+                    took: stage_started.elapsed(),
+                    state: None,
+                });
             }
         }
         let rejected = rejected.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -176,11 +218,17 @@ impl Executor {
                     .unwrap_or_else(|e| e.into_inner())
                     .extend(input.dead_letters);
             }
+            let records = input.batch.as_ref().map_or(0, |b| b.len());
+            report.records_in += records;
+            report.sources.push(SourceReport {
+                name: self.stage_names[i].clone(),
+                records,
+                took: Duration::ZERO,
+                buffered_bytes: None,
+                rate_limit: None,
+            });
             values.push(match input.batch {
-                Some(b) => {
-                    report.records_in += b.len();
-                    StreamValue::Rdd(b)
-                }
+                Some(b) => StreamValue::Rdd(b),
                 None => StreamValue::NoRdd,
             });
         }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use super::backpressure::Backpressure;
 use super::executor::{BatchReport, ExecSettings, Executor};
 use super::memory;
+use super::observer::{observe_batch, RunObserver};
 use super::plan::{Plan, PlanMode};
 use super::ExecError;
 use crate::base::now_ms;
@@ -56,6 +57,8 @@ pub struct JobEnv {
     /// Called when a receiver's input ended for good and the job should stop (a `stdin`
     /// source without `keep_running`); `None`: ignored.
     pub input_ended: Option<InputEnded>,
+    /// Told about the plan, every batch and the end (the UI and metrics); `None`: none.
+    pub observer: Option<Arc<dyn RunObserver>>,
     /// Where the plugins' log lines go; `None`: the process's `tracing` output.
     pub plugin_log: Option<LogSink>,
 }
@@ -125,6 +128,7 @@ pub struct Job {
     drained: bool,
     /// `[job] max_memory`, shared with the receivers.
     budget: Option<Arc<MemoryBudget>>,
+    observer: Option<Arc<dyn RunObserver>>,
 }
 
 impl Job {
@@ -135,8 +139,21 @@ impl Job {
     /// # Errors
     /// [`ExecError`] when a plugin, source, sink or the checkpoint cannot be opened.
     pub fn start(doc: &JobDocument, env: &JobEnv) -> Result<Job, ExecError> {
+        let started = Job::start_observed(doc, env);
+        if let (Err(e), Some(o)) = (&started, &env.observer) {
+            o.failed(&e.to_string(), false);
+        }
+        started
+    }
+
+    fn start_observed(doc: &JobDocument, env: &JobEnv) -> Result<Job, ExecError> {
         let mut plan = Plan::build_with_log(doc, &env.wasm, PlanMode::Run, env.plugin_log.clone())?;
         let budget = memory::budget(doc, &mut plan.sources);
+        if let Some(o) = &env.observer {
+            let nodes: Vec<&str> = plan.nodes.iter().map(|n| n.name.as_str()).collect();
+            let plugins: Vec<_> = plan.plugins.values().cloned().collect();
+            o.started(&nodes, &plugins);
+        }
         let clock = match env.clock {
             ClockKind::Wall => ClockName::Wall,
             ClockKind::Virtual => ClockName::Virtual,
@@ -245,6 +262,7 @@ impl Job {
             io: env.io.clone(),
             drained: false,
             budget: None,
+            observer: env.observer.clone(),
         }
     }
 
@@ -296,13 +314,24 @@ impl Job {
     /// [`ExecError`] when a source, operator, sink or checkpoint fails; the job must
     /// then be dropped (or finished) without further steps.
     pub fn step(&mut self) -> Result<BatchReport, ExecError> {
+        let stepped = self.step_batch();
+        if let Some(o) = &self.observer {
+            match &stepped {
+                Ok(report) => o.batch_done(report),
+                Err(e) => o.failed(&e.to_string(), true),
+            }
+        }
+        stepped
+    }
+
+    fn step_batch(&mut self) -> Result<BatchReport, ExecError> {
         let time = self.next_batch_time();
         let delay = match self.clock {
             ClockKind::Wall => Duration::from_millis((now_ms() - time).max(0) as u64),
             ClockKind::Virtual => Duration::ZERO,
         };
         let started = Instant::now();
-        let inputs = self.pull(time)?;
+        let (inputs, pulls) = self.pull(time)?;
         let counts = Backpressure::counts(&inputs);
         memory::batch_started(self.budget.as_deref(), &inputs);
         let executor = &mut self.running.executor;
@@ -323,6 +352,14 @@ impl Job {
         let sources = &mut self.running.sources;
         self.backpressure
             .after_batch(time, &counts, report.processing, delay, sources);
+        let (sources, done) = (&self.running.sources, self.running.done);
+        observe_batch(
+            &mut report,
+            &pulls,
+            sources,
+            self.checkpointer.as_ref(),
+            done,
+        );
         if self.reports.len() == KEPT_REPORTS {
             self.reports.pop_front();
         }
@@ -334,9 +371,11 @@ impl Job {
     /// Every source's batch at `time`. With checkpoints, a direct source's batch ends
     /// where it ended before a crash, or where it ends now, logged before it runs
     /// (docs/operations.md); receivers' batches are what their block store allocates.
-    fn pull(&mut self, time: BatchTime) -> Result<Vec<SourceBatch>, ExecError> {
+    fn pull(&mut self, time: BatchTime) -> Result<(Vec<SourceBatch>, Vec<Duration>), ExecError> {
         let mut inputs = Vec::with_capacity(self.running.sources.len());
+        let mut pulls = Vec::with_capacity(self.running.sources.len());
         for (name, h) in &mut self.running.sources {
+            let pull = Instant::now();
             let input = match (self.checkpointer.as_mut(), &mut *h) {
                 (Some(c), SourceHandle::Direct(s)) => {
                     let input = match c.direct_end(name, time) {
@@ -352,8 +391,9 @@ impl Job {
                     .map_err(|cause| ExecError::Source { time, cause })?,
             };
             inputs.push(input);
+            pulls.push(pull.elapsed());
         }
-        Ok(inputs)
+        Ok((inputs, pulls))
     }
 
     /// A clean stop's final batch: every receiver stops reading and one last step takes
@@ -398,7 +438,19 @@ impl Job {
     ///
     /// # Errors
     /// [`ExecError`] when a sink cannot flush or the final checkpoint fails.
-    pub fn end(mut self) -> Result<FinishReport, ExecError> {
+    pub fn end(self) -> Result<FinishReport, ExecError> {
+        let observer = self.observer.clone();
+        let ended = self.end_unobserved();
+        if let Some(o) = observer {
+            match &ended {
+                Ok(_) => o.stopped(),
+                Err(e) => o.failed(&e.to_string(), false),
+            }
+        }
+        ended
+    }
+
+    fn end_unobserved(mut self) -> Result<FinishReport, ExecError> {
         let time = self.running.last_time;
         self.running.executor.flush(time)?;
         let mut checkpoint = None;

@@ -8,16 +8,20 @@ mod driver;
 mod executor;
 mod job;
 mod memory;
+mod observer;
 mod pid;
 mod plan;
 mod progress;
+mod report;
 mod stop;
 
 pub use driver::{run, RunOptions, RunSummary};
 pub use executor::{BatchReport, ExecSettings, Executor};
 pub use job::{ClockKind, FinishReport, Job, JobEnv, KEPT_REPORTS};
+pub use observer::RunObserver;
 pub use plan::{Node, Plan, PlanMode, SinkSlot};
-pub use progress::progress_line;
+pub use progress::{batch_json, progress_line, ProgressFormat};
+pub use report::{SourceReport, StageTime, StateSize};
 pub use stop::StopSignal;
 
 use crate::job::JobError;
@@ -67,4 +71,17 @@ pub enum ExecError {
     /// The job does not fit in its `[job] max_memory`.
     #[error("batch {time} ms: {reason}")]
     Memory { time: BatchTime, reason: String },
+}
+
+impl ExecError {
+    /// The time of the batch that failed, for errors of a batch.
+    pub fn batch_time(&self) -> Option<BatchTime> {
+        match self {
+            ExecError::Source { time, .. }
+            | ExecError::Input { time, .. }
+            | ExecError::Operator { time, .. }
+            | ExecError::Sink { time, .. } => Some(*time),
+            _ => None,
+        }
+    }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::ExecError;
 use crate::job::{ErrorPolicyConfig, JobDocument, PluginConfig};
 use crate::ops::{self, BuildContext, Built, ErrorPolicy, NarrowChain, Operator, SharedLinks};
+use sluice_abi::Combine;
 
 use crate::sink::{self, DeadLetterSink, Sink};
 use crate::source::{self, SourceSpec};
@@ -188,9 +189,43 @@ fn take_parent_chain(
     Some(up)
 }
 
-/// Builds every stream's operator in topological order, fusing narrow chains (and a
-/// `reduce_by_key`'s map side with the chain in front of it); `index` gets each node's
-/// value index.
+/// Sends the combine hint of the stream reading `chain` (its only reader) with the calls
+/// of the chain's last step, unless that step's plugin opted out (`combine_hint = false`).
+fn hint_chain(chain: &mut NarrowChain, how: Option<Combine>, doc: &JobDocument) {
+    let (Some(how), Some(f)) = (how, chain.last_plugin_fn()) else {
+        return;
+    };
+    let allowed = doc
+        .file
+        .plugins
+        .get(f.plugin.name())
+        .is_none_or(|p| p.get_ref().combine_hint);
+    if allowed {
+        tracing::debug!(streams = ?chain.streams(), hint = how.name(), "Plugin calls carry the combine hint.");
+        chain.hint_combine(how);
+    }
+}
+
+/// The parent's narrow chain still pending, when this stream is its only reader.
+fn parent_chain<'p>(
+    pending: &'p mut [(String, Vec<String>, Option<Pending>)],
+    readers: &BTreeMap<&str, usize>,
+    inputs: &[String],
+) -> Option<&'p mut NarrowChain> {
+    let [parent] = inputs else { return None };
+    if readers.get(parent.as_str()) != Some(&1) {
+        return None;
+    }
+    match pending.iter_mut().find(|(n, _, _)| n == parent)? {
+        (_, _, Some(Pending::Chain(c))) => Some(c),
+        _ => None,
+    }
+}
+
+/// Builds every stream's operator in topological order, fusing narrow chains (and the
+/// map side of a `reduce_by_key`, `update_state_by_key` or `reduce_by_key_and_window`
+/// with the chain in front of it); `index` gets each node's
+/// value index. A chain read only by a built-in keyed reduce carries the combine hint.
 fn build_nodes(
     doc: &JobDocument,
     plugins: &BTreeMap<String, Plugin>,
@@ -213,17 +248,25 @@ fn build_nodes(
             plugins,
             links: &links,
         };
+        let hint = ops::combine_hint(&stream.op);
         let node = match ops::build(&stream.op, &cx)? {
-            Built::Operator(op) => Pending::Op(op),
+            Built::Operator(op) => {
+                if let Some(up) = parent_chain(&mut pending, &readers, &inputs) {
+                    hint_chain(up, hint, doc);
+                }
+                Pending::Op(op)
+            }
             Built::ReduceByKey(mut op) => {
-                if let Some(up) = take_parent_chain(&mut pending, &readers, &mut inputs) {
+                if let Some(mut up) = take_parent_chain(&mut pending, &readers, &mut inputs) {
+                    hint_chain(&mut up, hint, doc);
                     op.fuse_after(up);
                     tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the shuffle's map side.");
                 }
                 Pending::Op(Box::new(op))
             }
             Built::TakesChain(mut op) => {
-                if let Some(up) = take_parent_chain(&mut pending, &readers, &mut inputs) {
+                if let Some(mut up) = take_parent_chain(&mut pending, &readers, &mut inputs) {
+                    hint_chain(&mut up, hint, doc);
                     op.fuse_after(up);
                     tracing::debug!(stream = %name, fused = ?op.fused(), "Fused narrow operations into the keyed operator's map side.");
                 }

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use serde_json::json;
+
 use super::executor::BatchReport;
+use super::report::StageTime;
 
 /// `batch 2000 ms: 1000 records in, 9876 out, processing 12.3 ms, scheduling delay 0 ms`
 /// (plus rejected records when there are any). Every field is defined in docs/jobs.md.
@@ -20,6 +23,74 @@ pub fn progress_line(job: &str, r: &BatchReport) -> String {
         line.push_str(&format!(", {} rejected", r.rejected));
     }
     line
+}
+
+/// How `sluice run` reports each batch on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProgressFormat {
+    /// [`progress_line`].
+    #[default]
+    Text,
+    /// [`batch_json`] on one line.
+    Json,
+}
+
+/// Milliseconds with microsecond precision.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// One batch as JSON, as `--progress json` prints it and the JSON API serves it: times
+/// in ms, total delay = scheduling delay + processing, the input rate in records per
+/// second of batch interval, and every source, stream and sink with its records and time
+/// (fields in docs/observability.md).
+pub fn batch_json(job: &str, r: &BatchReport, batch_ms: i64) -> serde_json::Value {
+    let stages = |v: &[StageTime]| -> Vec<serde_json::Value> {
+        v.iter()
+            .map(|s| {
+                let mut v = json!({"name": &*s.name, "records": s.records, "ms": ms(s.took)});
+                if let Some(st) = s.state {
+                    v["state_keys"] = json!(st.keys);
+                    v["state_bytes"] = json!(st.bytes);
+                }
+                v
+            })
+            .collect()
+    };
+    let sources: Vec<serde_json::Value> = r
+        .sources
+        .iter()
+        .map(|s| {
+            json!({
+                "name": &*s.name,
+                "records": s.records,
+                "ms": ms(s.took),
+                "buffered_bytes": s.buffered_bytes,
+                "rate_limit": s.rate_limit,
+            })
+        })
+        .collect();
+    let checkpoint = r.checkpoint.as_ref().map(|c| {
+        json!({"index": c.index, "bytes": c.bytes, "full": c.full, "deltas": c.deltas,
+               "ms": ms(c.took)})
+    });
+    json!({
+        "job": job,
+        "time": r.time,
+        "records_in": r.records_in,
+        "records_out": r.records_out,
+        "rejected": r.rejected,
+        "input_rate": r.records_in as f64 * 1000.0 / batch_ms.max(1) as f64,
+        "processing_ms": ms(r.processing),
+        "scheduling_delay_ms": ms(r.scheduling_delay),
+        "total_delay_ms": ms(r.processing + r.scheduling_delay),
+        "state_bytes": r.state_bytes,
+        "wal_bytes": r.wal_bytes,
+        "sources": sources,
+        "streams": stages(&r.streams),
+        "sinks": stages(&r.sinks),
+        "checkpoint": checkpoint,
+    })
 }
 
 /// Watches the scheduling delay of successive batches and warns, once per run, when it

@@ -73,6 +73,10 @@ pub struct JobSection {
     /// budget but each receiver's `max_buffered`.
     #[serde(default)]
     pub max_memory: Option<ByteSize>,
+    /// `sluice run` serves the web UI, the JSON API and `/metrics` on this address
+    /// (`"127.0.0.1:9090"`; `--ui` overrides it; `sluice serve` ignores it).
+    #[serde(default)]
+    pub ui: Option<std::net::SocketAddr>,
 }
 
 fn default_batch_interval() -> Spanned<DurationMs> {
@@ -122,6 +126,15 @@ pub struct PluginConfig {
     /// Per-call limits.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Whether calls whose output feeds only a built-in `sum`/`min`/`max` reduce carry the
+    /// combine hint, so that the plugin's SDK merges its pairs per key (docs/abi.md).
+    /// Default `true`; `false` sends every call's context without it.
+    #[serde(default = "yes")]
+    pub combine_hint: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn empty_table() -> toml::Value {

@@ -235,6 +235,10 @@ impl Operator for MapWithState {
         self.lock().store.bytes()
     }
 
+    fn state_keys(&self) -> Option<usize> {
+        Some(self.lock().store.len())
+    }
+
     fn snapshot(&self) -> Option<Vec<u8>> {
         let shared = self.lock();
         let mut w = codec::Writer::new(TAG);

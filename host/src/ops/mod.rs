@@ -21,7 +21,7 @@ pub use functions::{InverseFn, ReduceFn};
 pub use map_with_state::{MapWithState, MapWithStateConfig};
 pub use narrow::{NarrowChain, TakesChain};
 pub use reduce_window::ReduceByKeyAndWindow;
-pub use registry::{build, Built};
+pub use registry::{build, combine_hint, Built};
 pub use slice::Slice;
 pub use update_fn::UpdateFn;
 pub use update_state::UpdateStateByKey;
@@ -171,10 +171,21 @@ impl OpContext<'_> {
         count: u32,
         items: &[u8],
     ) -> Result<CallOutput, OpError> {
-        let ctx = Ctx {
-            batch_time_ms: self.time,
-            partition,
-        };
+        self.call_hinted(f, shape, Ctx::new(self.time, partition), count, items)
+    }
+
+    /// [`OpContext::call`] with a context of the caller's (the combine hint).
+    ///
+    /// # Errors
+    /// [`OpError::Call`] when the call fails as a whole.
+    pub fn call_hinted(
+        &self,
+        f: &PluginFn,
+        shape: Shape,
+        ctx: Ctx,
+        count: u32,
+        items: &[u8],
+    ) -> Result<CallOutput, OpError> {
         f.plugin
             .call(&f.function, shape, count, items, &ctx)
             .map_err(|cause| OpError::Call {
@@ -234,6 +245,12 @@ pub trait Operator: Send {
     /// 0 for operators without keyed state.
     fn state_bytes(&self) -> usize {
         0
+    }
+
+    /// Keys in the operator's keyed state, cheap to ask after every batch (for metrics);
+    /// `None` for operators without keyed state.
+    fn state_keys(&self) -> Option<usize> {
+        None
     }
 
     /// The state to checkpoint, encoded by the operator; `None` for stateless operators.

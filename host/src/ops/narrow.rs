@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use sluice_abi::{msgpack, Shape};
+use sluice_abi::{msgpack, Combine, Ctx, Shape};
 
 use super::{OpContext, OpError, Operator, PluginFn, StreamValue};
 use crate::record::{Batch, Partition};
@@ -50,12 +50,26 @@ impl NarrowStep {
         }
     }
 
-    /// Runs the step on one partition.
+    /// The plugin function of a step that calls one on records (the transform shape).
+    fn plugin_fn(&self) -> Option<&PluginFn> {
+        match self {
+            NarrowStep::Map(f)
+            | NarrowStep::Filter(f)
+            | NarrowStep::FlatMap(f)
+            | NarrowStep::MapPartitions(f)
+            | NarrowStep::MapValues(f)
+            | NarrowStep::FlatMapValues(f) => Some(f),
+            NarrowStep::Glom | NarrowStep::Identity | NarrowStep::Json(_) => None,
+        }
+    }
+
+    /// Runs the step on one partition (`hint`: the combine hint for its plugin calls).
     fn apply(
         &self,
         input: &Partition,
         index: u32,
         cx: &OpContext<'_>,
+        hint: Option<Combine>,
     ) -> Result<Partition, OpError> {
         match self {
             NarrowStep::Map(f)
@@ -66,9 +80,9 @@ impl NarrowStep {
                 if input.is_empty() {
                     return Ok(Partition::new());
                 }
-                transform(f, input, index, cx)
+                transform(f, input, index, cx, hint)
             }
-            NarrowStep::MapPartitions(f) => transform(f, input, index, cx),
+            NarrowStep::MapPartitions(f) => transform(f, input, index, cx, hint),
             NarrowStep::Glom => {
                 let mut out = Partition::with_capacity(1, input.bytes().len() + 5);
                 out.push_with(|b| {
@@ -89,14 +103,13 @@ fn transform(
     input: &Partition,
     index: u32,
     cx: &OpContext<'_>,
+    combine: Option<Combine>,
 ) -> Result<Partition, OpError> {
-    let out = cx.call(
-        f,
-        Shape::Transform,
-        index,
-        input.len() as u32,
-        input.bytes(),
-    )?;
+    let ctx = Ctx {
+        combine,
+        ..Ctx::new(cx.time, index)
+    };
+    let out = cx.call_hinted(f, Shape::Transform, ctx, input.len() as u32, input.bytes())?;
     for e in &out.errors {
         reject_item(f, input, e.index, &e.message, cx)?;
     }
@@ -126,6 +139,9 @@ fn reject_item(
 pub struct NarrowChain {
     /// `(stream, step)` in order; the stream names its step in errors.
     steps: Vec<(String, NarrowStep)>,
+    /// The combine hint sent with the calls of step `.0` (the last step), set when the
+    /// chain's output feeds only a built-in reduce (docs/abi.md, "The combine hint").
+    combine: Option<(usize, Combine)>,
 }
 
 impl NarrowChain {
@@ -133,12 +149,41 @@ impl NarrowChain {
     pub fn new(stream: &str, step: NarrowStep) -> Self {
         NarrowChain {
             steps: vec![(stream.to_owned(), step)],
+            combine: None,
         }
+    }
+
+    /// The plugin function whose output is the chain's output: the last step that is not
+    /// `identity`, when it calls a plugin on records.
+    pub fn last_plugin_fn(&self) -> Option<&PluginFn> {
+        self.last_step().and_then(|i| self.steps[i].1.plugin_fn())
+    }
+
+    fn last_step(&self) -> Option<usize> {
+        self.steps
+            .iter()
+            .rposition(|(_, s)| !matches!(s, NarrowStep::Identity))
+    }
+
+    /// Sends the combine hint `how` with the calls of the last step, which must be a
+    /// plugin step ([`NarrowChain::last_plugin_fn`]): the caller has checked that the
+    /// chain's output is read only by a built-in reduce of that kind.
+    pub fn hint_combine(&mut self, how: Combine) {
+        if self.last_plugin_fn().is_some() {
+            self.combine = self.last_step().map(|i| (i, how));
+        }
+    }
+
+    /// The hint sent with the last step's calls, if any.
+    pub fn combine_hint(&self) -> Option<Combine> {
+        self.combine.map(|(_, how)| how)
     }
 
     /// Appends the steps of `next`, which consumes this chain's output.
     pub fn then(mut self, next: NarrowChain) -> Self {
+        let offset = self.steps.len();
         self.steps.extend(next.steps);
+        self.combine = next.combine.map(|(i, how)| (i + offset, how));
         self
     }
 
@@ -172,12 +217,13 @@ impl NarrowChain {
         cx: &OpContext<'_>,
     ) -> Result<Partition, OpError> {
         let mut current: Option<Partition> = None;
-        for (stream, step) in &self.steps {
+        for (i, (stream, step)) in self.steps.iter().enumerate() {
             if matches!(step, NarrowStep::Identity) {
                 continue;
             }
             let step_cx = OpContext { stream, ..*cx };
-            let next = step.apply(current.as_ref().unwrap_or(input), index, &step_cx)?;
+            let hint = self.combine.filter(|&(at, _)| at == i).map(|(_, how)| how);
+            let next = step.apply(current.as_ref().unwrap_or(input), index, &step_cx, hint)?;
             current = Some(next);
         }
         Ok(current.unwrap_or_else(|| input.clone()))

@@ -53,6 +53,8 @@ pub struct ReduceByKeyAndWindow {
     state: Vec<FastMap<Vec<u8>, Vec<u8>>>,
     /// Narrow steps fused in front (see [`TakesChain`]).
     pre: Option<NarrowChain>,
+    /// Keys and bytes of `state` and `buffer`, measured after each batch (metrics).
+    held: (usize, usize),
 }
 
 impl ReduceByKeyAndWindow {
@@ -76,6 +78,7 @@ impl ReduceByKeyAndWindow {
             buffer: TimeBuffer::default(),
             state: Vec::new(),
             pre: None,
+            held: (0, 0),
         }
     }
 
@@ -320,20 +323,46 @@ impl TakesChain for ReduceByKeyAndWindow {
     }
 }
 
+impl ReduceByKeyAndWindow {
+    /// Keys of the previous output (incremental mode) or of the buffered batches, and the
+    /// bytes of every key and value held; linear in the entries, like the output written
+    /// every batch.
+    fn measure(&self) -> (usize, usize) {
+        let size = |k: &Vec<u8>, v: &Vec<u8>| k.len() + v.len();
+        let state_keys: usize = self.state.iter().map(FastMap::len).sum();
+        let mut bytes: usize = self
+            .state
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(|(k, v)| size(k, v))
+            .sum();
+        let mut buffered_keys = 0;
+        for (_, reduced) in self.buffer.iter() {
+            for part in reduced {
+                buffered_keys += part.len();
+                bytes += part.iter().map(|(k, v)| size(k, v)).sum::<usize>();
+            }
+        }
+        let keys = if self.inverse.is_some() {
+            state_keys
+        } else {
+            buffered_keys
+        };
+        (keys, bytes)
+    }
+}
+
 impl Operator for ReduceByKeyAndWindow {
-    fn kind(&self) -> &'static str {
-        self.kind
+    fn state_bytes(&self) -> usize {
+        self.held.1
     }
 
-    /// The batches' reduced values kept for the window and the previous output: key and
-    /// value bytes plus about 64 bytes an entry (two `Vec`s and their allocations).
-    fn state_bytes(&self) -> usize {
-        let entry = |(k, v): (&Vec<u8>, &Vec<u8>)| k.len() + v.len() + 64;
-        let kept: usize = (self.buffer.iter())
-            .flat_map(|(_, reduced)| reduced.iter().flatten())
-            .map(|(k, v)| entry((k, v)))
-            .sum();
-        kept + self.state.iter().flatten().map(entry).sum::<usize>()
+    fn state_keys(&self) -> Option<usize> {
+        Some(self.held.0)
+    }
+
+    fn kind(&self) -> &'static str {
+        self.kind
     }
 
     fn on_batch(
@@ -356,6 +385,7 @@ impl Operator for ReduceByKeyAndWindow {
         let Some(inv) = self.inverse.clone() else {
             let out = self.recompute(cx, t)?;
             self.buffer.drop_until(t + s - w);
+            self.held = self.measure();
             return Ok(self.emit(out.iter().map(|e| e.iter().map(|(k, v)| (k, v)))));
         };
         let changes: Vec<_> = (0..n)
@@ -369,6 +399,7 @@ impl Operator for ReduceByKeyAndWindow {
             state.extend(kept);
         }
         self.buffer.drop_until(t - w);
+        self.held = self.measure();
         // Written straight from the state maps (no copy of every key and value first).
         Ok(self.emit(self.state.iter().map(|m| sorted_by_key(m).into_iter())))
     }
@@ -408,6 +439,7 @@ impl Operator for ReduceByKeyAndWindow {
         r.finish()?;
         self.state = state;
         self.buffer = buffer;
+        self.held = self.measure();
         Ok(())
     }
 }

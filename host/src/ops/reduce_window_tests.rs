@@ -152,3 +152,18 @@ fn snapshot_restores_mid_window() {
     assert!(b.restore(&snap[..snap.len() - 1]).is_err());
     assert_eq!(b.snapshot().unwrap(), snap);
 }
+
+#[test]
+fn the_state_size_follows_the_window() {
+    // With an inverse: the keys of the previous output (zero counts kept).
+    let mut op = ReduceByKeyAndWindow::new(spec(2000, 1000), sum(), sub(), None, None);
+    assert_eq!(op.state_keys(), Some(0));
+    drive(&mut op, &big_input()[..3], 3);
+    assert_eq!(op.state_keys(), Some(3));
+    assert!(op.state_bytes() > 0);
+    // Without: the entries of the batches kept for the next window (`a, b, c` of the
+    // last batch; the one before it left the window).
+    let mut op = ReduceByKeyAndWindow::new(spec(2000, 1000), sum(), None, None, None);
+    drive(&mut op, &big_input()[..3], 3);
+    assert_eq!(op.state_keys(), Some(3));
+}

@@ -16,6 +16,7 @@ use super::reduce::Reduce;
 use super::reduce_by_key::ReduceByKey;
 use super::Operator;
 use crate::job::{JobError, OpConfig};
+use sluice_abi::Combine;
 
 /// What a stream's config builds into.
 pub enum Built {
@@ -102,4 +103,24 @@ pub fn build(config: &OpConfig, cx: &BuildContext<'_>) -> Result<Built, JobError
         OpConfig::EventTimeWindow(c) => one().and_then(|()| b::event_time_window(c, cx)),
     };
     built.map(Built::Operator)
+}
+
+/// The combine hint for the plugin calls whose output only this operation reads: `Some`
+/// when it is a keyed reduce with a built-in `sum`, `min` or `max` (`reduce_by_key`,
+/// `reduce_by_key_and_window`, `update_state_by_key`), whose result does not change when
+/// some values of a key are merged first. `count` counts records, and `map_with_state`
+/// emits one record per value, so neither is hinted.
+pub fn combine_hint(config: &OpConfig) -> Option<Combine> {
+    let func = match config {
+        OpConfig::ReduceByKey(c) => &c.func,
+        OpConfig::ReduceByKeyAndWindow(c) => &c.func,
+        OpConfig::UpdateStateByKey(c) => &c.func,
+        _ => return None,
+    };
+    match func.as_str() {
+        "sum" => Some(Combine::Sum),
+        "min" => Some(Combine::Min),
+        "max" => Some(Combine::Max),
+        _ => None,
+    }
 }

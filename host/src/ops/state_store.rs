@@ -141,7 +141,6 @@ impl StateStore {
     }
 
     /// The total number of keys.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.parts.iter().map(|p| p.map.len()).sum()
     }

@@ -198,6 +198,10 @@ impl Operator for UpdateStateByKey {
         self.store.bytes()
     }
 
+    fn state_keys(&self) -> Option<usize> {
+        Some(self.store.len())
+    }
+
     fn snapshot(&self) -> Option<Vec<u8>> {
         let mut w = codec::Writer::new(TAG);
         w.u64(u64::from(self.started));

@@ -17,6 +17,7 @@ use super::ServeError;
 use crate::checkpoint::CheckpointFlags;
 use crate::exec::{ClockKind, JobEnv};
 use crate::job::JobDocument;
+use crate::observe::ServeObservers;
 use crate::wasm::{Limits, WasmRuntime};
 
 /// Plugin instances a job holds at once: its batch runs on one slot thread, so each
@@ -43,6 +44,8 @@ pub struct Executor {
     scheduler: Scheduler,
     wasm: Arc<WasmRuntime>,
     io: tokio::runtime::Handle,
+    /// The jobs' metrics and recent history (`/metrics`, the UI).
+    observers: Arc<ServeObservers>,
 }
 
 /// A job on the pool.
@@ -89,7 +92,13 @@ impl Executor {
             scheduler,
             wasm,
             io,
+            observers: Arc::new(ServeObservers::new()),
         })
+    }
+
+    /// The jobs' observers (metrics, recent batches, plugin errors).
+    pub fn observers(&self) -> &Arc<ServeObservers> {
+        &self.observers
     }
 
     /// Whether `doc`, a new job of `tenant`, fits in the tenant's `max_memory`.
@@ -110,8 +119,10 @@ impl Executor {
 
     /// Puts the job on the pool: a free slot starts it, then runs each batch when due.
     pub fn submit(&self, job: Submission) -> JobHandle {
-        let tenant = job.status.record().tenant;
+        let record = job.status.record();
+        let tenant = record.tenant;
         let reserved = reserved_memory(&job.doc);
+        let observer = self.observers.observe(&tenant, &record.id, &job.doc);
         let env = JobEnv {
             wasm: self.wasm.clone(),
             io: self.io.clone(),
@@ -123,6 +134,7 @@ impl Executor {
             // The slot's own pool, installed around every step.
             pool: None,
             input_ended: None,
+            observer: Some(observer),
             plugin_log: Some(job.status.plugin_log()),
         };
         let run = JobRun {

@@ -280,6 +280,11 @@ impl Jobs {
         unreachable!("the id space is not exhausted")
     }
 
+    /// The jobs' observers (metrics, recent batches, plugin errors).
+    pub fn observers(&self) -> &Arc<crate::observe::ServeObservers> {
+        self.executor.observers()
+    }
+
     /// The job `id` if `caller` may see it (its tenant, or the admin).
     pub fn get(&self, caller: &Caller, id: &str) -> Option<Arc<JobEntry>> {
         let entry = lock(&self.entries).get(id).cloned()?;

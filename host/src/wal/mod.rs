@@ -143,6 +143,14 @@ impl WriteAheadLog {
             .collect()
     }
 
+    /// Bytes of every source's segments on disk.
+    pub fn bytes(&self) -> u64 {
+        self.logs
+            .values()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()).bytes())
+            .sum()
+    }
+
     /// Deletes the segments a checkpoint covers (`covered`: positions, `time`: its batch
     /// time). Returns how many were deleted.
     ///

@@ -208,6 +208,11 @@ impl SourceLog {
         Ok(())
     }
 
+    /// Bytes of the segments on disk.
+    pub fn bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.bytes).sum()
+    }
+
     /// The sequence number of the next block.
     pub fn next_seq(&self) -> u64 {
         self.next_seq

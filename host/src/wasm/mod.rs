@@ -28,11 +28,13 @@ mod call;
 mod component;
 mod error;
 mod host_log;
+mod inspect;
 mod instance;
 mod limits;
 mod module;
 mod pool;
 mod runtime;
+mod stats;
 mod trap;
 mod wasi;
 
@@ -46,9 +48,11 @@ pub use call::CallOutput;
 pub use component::{GUEST_INTERFACE, HOST_INTERFACE};
 pub use error::{CallError, DisplayBytes, DisplayDuration, PluginError};
 pub use host_log::{LogLine, LogSink};
+pub use inspect::{inspect, PluginInfo};
 pub use limits::Limits;
 pub use pool::MAX_KEPT_GROWTH;
 pub use runtime::{CacheStats, RuntimeConfig, WasmRuntime};
+pub use stats::{FunctionStats, PluginErrorEntry, PluginStats, CALL_BUCKETS};
 pub use wasi::SERVED as WASI_FUNCTIONS;
 
 use crate::record::json_to_msgpack;
@@ -57,6 +61,7 @@ use error::Failure;
 use instance::PluginInstance;
 use module::LoadedModule;
 use pool::{worth_keeping, InstancePool};
+use stats::ErrorSite;
 
 /// A loaded, validated plugin; cheap to clone and share between threads.
 #[derive(Clone)]
@@ -70,6 +75,8 @@ struct PluginInner {
     limits: Limits,
     /// The encoded params map, the one item of `sluice_init`'s input.
     params: Vec<u8>,
+    /// Per-function call counters and the latest errors.
+    stats: PluginStats,
     /// Where the guest's log lines go instead of `tracing`.
     log_sink: Option<LogSink>,
     /// Keeps the engine and its epoch ticker alive while the plugin is.
@@ -143,6 +150,7 @@ impl Plugin {
             return Ok(Plugin {
                 inner: Arc::new(PluginInner {
                     name,
+                    stats: PluginStats::new(c.functions.len()),
                     code: Code::Component(c),
                     limits,
                     params: encoded,
@@ -156,6 +164,7 @@ impl Plugin {
         let plugin = Plugin {
             inner: Arc::new(PluginInner {
                 name,
+                stats: PluginStats::new(module.functions.len()),
                 code: Code::Module {
                     module,
                     pool: InstancePool::for_this_machine(),
@@ -256,9 +265,20 @@ impl Plugin {
 
     /// Whether the module exports an operator function of this name.
     pub fn has_function(&self, function: &str) -> bool {
+        self.function_index(function).is_some()
+    }
+
+    /// The index of an operator function in [`Plugin::functions`].
+    fn function_index(&self, function: &str) -> Option<usize> {
         self.functions()
             .binary_search_by(|f| f.as_str().cmp(function))
-            .is_ok()
+            .ok()
+    }
+
+    /// Call counters per function (in the order of [`Plugin::functions`]) and the latest
+    /// errors, for metrics and the UI.
+    pub fn stats(&self) -> &PluginStats {
+        &self.inner.stats
     }
 
     /// The number of idle instances kept for reuse (for tests and metrics).
@@ -288,33 +308,61 @@ impl Plugin {
     ) -> Result<CallOutput, CallError> {
         let inner = &*self.inner;
         let fail = |f: Failure| f.into_call_error(&inner.name, function);
-        if !self.has_function(function) {
+        let Some(index) = self.function_index(function) else {
             return Err(fail(Failure::Other(self.no_such_function(function))));
-        }
+        };
+        let started = std::time::Instant::now();
+        let (result, memory) = self.call_code(function, shape, count, items, ctx);
+        let site = ErrorSite {
+            plugin: &inner.name,
+            function,
+            index,
+            batch_time: ctx.batch_time_ms,
+            count,
+            items,
+        };
+        inner.stats.record(site, started.elapsed(), memory, &result);
+        result.map_err(fail)
+    }
+
+    /// Runs the call on the module's or the component's instances; returns the result
+    /// and the instance's memory after it, bytes.
+    fn call_code(
+        &self,
+        function: &str,
+        shape: Shape,
+        count: u32,
+        items: &[u8],
+        ctx: &Ctx,
+    ) -> (Result<CallOutput, Failure>, u64) {
+        let inner = &*self.inner;
         let (module, pool) = match &inner.code {
             Code::Module { module, pool } => (module, pool),
             Code::Component(c) => {
-                return c
-                    .call(
-                        &inner.name,
-                        &inner.params,
-                        &inner.limits,
-                        function,
-                        shape,
-                        count,
-                        items,
-                        ctx,
-                    )
-                    .map_err(fail)
+                return c.call(
+                    &inner.name,
+                    &inner.params,
+                    &inner.limits,
+                    function,
+                    shape,
+                    count,
+                    items,
+                    ctx,
+                );
             }
         };
         let mut instance = match pool.take() {
             Some(i) => i,
-            None => self
-                .instantiate(module)
-                .map_err(|f| fail(Failure::Other(format!("cannot start a new instance: {f}"))))?,
+            None => match self.instantiate(module) {
+                Ok(i) => i,
+                Err(f) => {
+                    let message = format!("cannot start a new instance: {f}");
+                    return (Err(Failure::Other(message)), 0);
+                }
+            },
         };
         let result = instance.call(function, shape, count, items, ctx);
+        let memory = instance.memory_size();
         let healthy = match &result {
             Ok(_) => true,
             Err(f) => f.instance_is_healthy(),
@@ -326,11 +374,11 @@ impl Plugin {
             tracing::debug!(
                 plugin = %inner.name,
                 function,
-                memory_bytes = instance.memory_size(),
+                memory_bytes = memory,
                 "Instance recycled: its memory grew past half the limit or by more than 64 MiB."
             );
         }
-        result.map_err(fail)
+        (result, memory)
     }
 
     fn no_such_function(&self, function: &str) -> String {
@@ -359,69 +407,4 @@ impl Plugin {
         }
         listed(&m.path, &m.functions)
     }
-}
-
-/// What `sluice plugin inspect` shows about a module.
-#[derive(Debug, Clone)]
-pub struct PluginInfo {
-    /// The module's size in bytes.
-    pub size: u64,
-    /// What `sluice_abi_version` returned.
-    pub abi_version: i32,
-    /// Operator functions, sorted.
-    pub functions: Vec<String>,
-    /// Imports as `module.name`.
-    pub imports: Vec<String>,
-    /// Whether the module exports `sluice_init`.
-    pub has_init: bool,
-    /// Whether the compiled code came from the on-disk cache.
-    pub from_cache: bool,
-    /// Whether the plugin is a component of the `sluice:plugin` world (then `has_init`
-    /// is true: every component exports `init`).
-    pub component: bool,
-}
-
-/// Loads and validates `path` like [`Plugin::load`] (without running `sluice_init`,
-/// which needs the job's params) and describes it.
-///
-/// # Errors
-/// As [`Plugin::load`].
-pub fn inspect(runtime: &Arc<WasmRuntime>, path: &Path) -> Result<PluginInfo, PluginError> {
-    let stem = path.file_stem().map(|s| s.to_string_lossy());
-    let name: Arc<str> = stem.as_deref().unwrap_or("plugin").into();
-    if component::is_component_file(path) {
-        let c = ComponentPlugin::load(runtime, &name, path, None, &Limits::default(), None)?;
-        return Ok(PluginInfo {
-            size: c.size,
-            abi_version: sluice_abi::ABI_VERSION,
-            functions: c.functions,
-            imports: c.imports,
-            has_init: true,
-            from_cache: c.from_cache,
-            component: true,
-        });
-    }
-    let m = module::load(runtime, path, false)?;
-    PluginInstance::new(&m.pre, &name, None, &Limits::default(), m.has_initialize).map_err(
-        |f| match f {
-            Failure::Other(message) => PluginError::Invalid {
-                path: path.to_owned(),
-                message,
-            },
-            other => PluginError::Init {
-                path: path.to_owned(),
-                plugin: name.to_string(),
-                message: other.to_string(),
-            },
-        },
-    )?;
-    Ok(PluginInfo {
-        size: m.size,
-        abi_version: sluice_abi::ABI_VERSION,
-        functions: m.functions,
-        imports: m.imports,
-        has_init: m.has_init,
-        from_cache: m.from_cache,
-        component: false,
-    })
 }

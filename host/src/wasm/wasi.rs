@@ -378,10 +378,7 @@ mod tests {
     fn random_is_deterministic_per_batch_and_partition() {
         let draw = |t: i64, p: u32| {
             let mut w = WasiState::default();
-            w.begin_call(&Ctx {
-                batch_time_ms: t,
-                partition: p,
-            });
+            w.begin_call(&Ctx::new(t, p));
             let mut b = [0u8; 20];
             w.rng.fill(&mut b);
             b
@@ -394,10 +391,7 @@ mod tests {
     #[test]
     fn clock_is_frozen_at_the_batch_time() {
         let mut w = WasiState::default();
-        w.begin_call(&Ctx {
-            batch_time_ms: 1_700_000_000_123,
-            partition: 0,
-        });
+        w.begin_call(&Ctx::new(1_700_000_000_123, 0));
         assert_eq!(w.clock_ns, 1_700_000_000_123_000_000);
     }
 

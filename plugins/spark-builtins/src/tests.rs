@@ -21,10 +21,7 @@ fn input(items: &[Value], batch_time_ms: i64) -> Vec<u8> {
         sluice_plugin::encode(&mut bytes, item).unwrap();
     }
     let mut buf = Vec::new();
-    let ctx = Ctx {
-        batch_time_ms,
-        partition: 0,
-    };
+    let ctx = Ctx::new(batch_time_ms, 0);
     doc::write_input(&mut buf, items.len() as u32, &bytes, &ctx);
     buf
 }

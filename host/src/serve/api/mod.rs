@@ -2,12 +2,13 @@
 //! each request, body and time limits, and how errors become HTTP answers.
 //!
 //! The routes are here; what the handlers share (state, caller, body reading) is in
-//! `common.rs`, errors as HTTP answers in `error.rs`, the handlers in `jobs.rs` and
-//! `plugins.rs`.
+//! `common.rs`, errors as HTTP answers in `error.rs`, the handlers in `jobs.rs`,
+//! `plugins.rs` and `observe.rs` (`/metrics`, the web UI at `/`, a job's batches).
 
 mod common;
 mod error;
 mod jobs;
+mod observe;
 mod plugins;
 
 use std::sync::Arc;
@@ -34,9 +35,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/jobs/{id}/logs", get(jobs::logs))
         .route("/usage", get(jobs::usage))
         .route("/jobs/{id}/sinks/{sink}/batches", get(jobs::batches))
-        .route("/jobs/{id}/sinks/{sink}/batches/{time}", get(jobs::batch));
+        .route("/jobs/{id}/sinks/{sink}/batches/{time}", get(jobs::batch))
+        .route("/jobs/{id}/overview", get(observe::overview))
+        .route("/jobs/{id}/batches", get(observe::batches))
+        .route("/jobs/{id}/graph", get(observe::graph))
+        .route("/jobs/{id}/checkpoints", get(observe::checkpoints))
+        .route("/jobs/{id}/errors", get(observe::errors));
     Router::new()
         .nest("/v1", v1)
+        .route("/metrics", get(observe::metrics))
+        .route("/", get(observe::index))
+        .route("/assets/{file}", get(observe::asset))
         .fallback(|| async {
             ApiError(ServeError::NotFound(
                 "no such endpoint: see docs/serve.md".into(),

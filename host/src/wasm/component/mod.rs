@@ -123,7 +123,7 @@ impl ComponentPlugin {
 
     /// Runs one call on an idle instance (or a new one, started with `params`); the
     /// instance goes back to the pool when the call left it healthy and its memory
-    /// stayed under half the limit.
+    /// stayed under half the limit. Returns the result and the instance's memory, bytes.
     #[allow(
         clippy::too_many_arguments,
         reason = "one call's whole context, used once"
@@ -138,14 +138,20 @@ impl ComponentPlugin {
         count: u32,
         items: &[u8],
         ctx: &Ctx,
-    ) -> Result<CallOutput, Failure> {
+    ) -> (Result<CallOutput, Failure>, u64) {
         let mut instance = match self.pool.take() {
             Some(i) => i,
-            None => self
-                .start(name, params, limits)
-                .map_err(|f| Failure::Other(format!("cannot start a new instance: {f}")))?,
+            None => match self.start(name, params, limits) {
+                Ok(i) => i,
+                Err(f) => {
+                    let message = format!("cannot start a new instance: {f}");
+                    return (Err(Failure::Other(message)), 0);
+                }
+            },
         };
         let result = instance.call(function, shape, count, items, ctx);
+        // Memories only grow: the high-water mark is the size after the call.
+        let memory = instance.memory_high_water();
         let healthy = match &result {
             Ok(_) => true,
             Err(f) => f.instance_is_healthy(),
@@ -161,7 +167,7 @@ impl ComponentPlugin {
                 "Instance recycled: its memory grew past half the limit or by more than 64 MiB."
             );
         }
-        result
+        (result, memory)
     }
 
     fn start(
