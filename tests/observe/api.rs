@@ -105,10 +105,12 @@ fn the_api_names_the_slow_stage_and_shows_the_rejected_record() {
 fn the_verdict_says_by_how_much_a_job_falls_behind() {
     let dir = tempfile::tempdir().unwrap();
     let job = watched_job(dir.path(), "200ms");
-    // 4,000 lines per second: 800 per 200 ms batch, about 320 ms of `busy.spin`.
+    // 4,000 lines per second: 800 per 200 ms batch, each 10^6 rounds of `busy.spin`:
+    // about 1.7 s per batch on an idle core, so the job is behind on any machine.
     let text = std::fs::read_to_string(&job)
         .unwrap()
-        .replace("rate = 200", "rate = 4000");
+        .replace("rate = 200", "rate = 4000")
+        .replace("rounds = 100000", "rounds = 1000000");
     std::fs::write(&job, text).unwrap();
     let run = start_with_ui(&job, &["--quiet"]);
     let job = job_after(run.addr, 3);

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::env::{ClockKind, JobEnv};
 use super::executor::BatchReport;
-use super::job::{ClockKind, Job, JobEnv};
+use super::job::Job;
 use super::observer::RunObserver;
 use super::progress::{batch_json, progress_line, DelayWatch, ProgressFormat};
 use super::stop::{on_signals, StopSignal};

@@ -5,6 +5,7 @@
 
 mod backpressure;
 mod driver;
+mod env;
 mod executor;
 mod job;
 mod memory;
@@ -16,8 +17,9 @@ mod report;
 mod stop;
 
 pub use driver::{run, RunOptions, RunSummary};
+pub use env::{ClockKind, JobEnv};
 pub use executor::{BatchReport, ExecSettings, Executor};
-pub use job::{ClockKind, FinishReport, Job, JobEnv, KEPT_REPORTS};
+pub use job::{FinishReport, Job, KEPT_REPORTS};
 pub use observer::RunObserver;
 pub use plan::{Node, Plan, PlanMode, SinkSlot};
 pub use progress::{batch_json, progress_line, ProgressFormat};

@@ -11,8 +11,10 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 
-use super::metrics::Labels;
 use crate::wasm::{FunctionStats, Plugin, CALL_BUCKETS};
+
+/// A label set: the job's labels, then the metric's own (`stream`, `source`, …).
+pub type Labels = Vec<(String, String)>;
 
 /// One job's plugins and the job's labels.
 #[derive(Debug, Clone)]

@@ -16,8 +16,7 @@ use super::collector::{PluginCollector, PluginSet};
 use crate::checkpoint::CheckpointStats;
 use crate::exec::BatchReport;
 
-/// A label set: the job's labels, then the metric's own (`stream`, `source`, …).
-pub type Labels = Vec<(String, String)>;
+pub use super::collector::Labels;
 
 type Hist = Family<Labels, Histogram, fn() -> Histogram>;
 type FloatGauge = Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>;
@@ -109,119 +108,9 @@ impl Metrics {
         let f = Arc::new(Families::new());
         let plugins = Arc::new(Mutex::new(Vec::new()));
         let mut r = Registry::default();
-        let s = Unit::Seconds;
-        let b = Unit::Bytes;
-        r.register_with_unit(
-            "sluice_batch_processing",
-            "Time to compute a batch and write its sinks",
-            s.clone(),
-            f.processing.clone(),
-        );
-        r.register_with_unit(
-            "sluice_batch_scheduling_delay",
-            "How late a batch started after its batch time",
-            s.clone(),
-            f.scheduling.clone(),
-        );
-        r.register_with_unit(
-            "sluice_batch_total_delay",
-            "Scheduling delay plus processing time of a batch",
-            s.clone(),
-            f.total_delay.clone(),
-        );
-        r.register_with_unit(
-            "sluice_batch_interval",
-            "The job's batch interval",
-            s.clone(),
-            f.interval.clone(),
-        );
-        r.register(
-            "sluice_batches_completed",
-            "Batches completed",
-            f.completed.clone(),
-        );
-        r.register(
-            "sluice_batches_failed",
-            "Batches that failed (and stopped the job)",
-            f.failed.clone(),
-        );
-        r.register(
-            "sluice_source_records",
-            "Records a source produced",
-            f.records_in.clone(),
-        );
-        r.register(
-            "sluice_sink_records",
-            "Records written to a sink",
-            f.records_out.clone(),
-        );
-        r.register(
-            "sluice_rejected_records",
-            "Records rejected (malformed input, plugin record errors)",
-            f.rejected.clone(),
-        );
-        r.register(
-            "sluice_dead_lettered_records",
-            "Rejected records written to the dead-letter directory",
-            f.dead_lettered.clone(),
-        );
-        r.register_with_unit(
-            "sluice_stream_batch",
-            "Time of a stream's operator in one batch (a fused chain under its last stream)",
-            s.clone(),
-            f.stream_time.clone(),
-        );
-        r.register_with_unit(
-            "sluice_sink_write",
-            "Time to write one batch to a sink",
-            s.clone(),
-            f.sink_time.clone(),
-        );
-        r.register_with_unit(
-            "sluice_receiver_buffered",
-            "Bytes a receiver received that wait for the next batch",
-            b.clone(),
-            f.buffered.clone(),
-        );
-        r.register(
-            "sluice_source_rate_limit_records_per_second",
-            "The rate limit in force for a source (rate_limit or backpressure)",
-            f.rate_limit.clone(),
-        );
-        r.register_with_unit(
-            "sluice_checkpoint_duration",
-            "Time to snapshot the state and write a checkpoint",
-            s.clone(),
-            f.checkpoint_time.clone(),
-        );
-        r.register_with_unit(
-            "sluice_checkpoint_size",
-            "State bytes written by the last checkpoint",
-            b.clone(),
-            f.checkpoint_bytes.clone(),
-        );
-        r.register(
-            "sluice_checkpoint_last_success_timestamp_seconds",
-            "When the last checkpoint was written (Unix time)",
-            f.checkpoint_last.clone(),
-        );
-        r.register(
-            "sluice_state_keys",
-            "Keys in an operator's keyed state (windowed reduces without an inverse: entries of the buffered batches)",
-            f.state_keys.clone(),
-        );
-        r.register_with_unit(
-            "sluice_state",
-            "Bytes of an operator's keyed state (encoded keys and values)",
-            b.clone(),
-            f.state_bytes.clone(),
-        );
-        r.register_with_unit(
-            "sluice_wal",
-            "Bytes of the receivers' write-ahead log segments on disk",
-            b,
-            f.wal_bytes.clone(),
-        );
+        register_batches(&mut r, &f);
+        register_records(&mut r, &f);
+        register_state(&mut r, &f);
         r.register_collector(Box::new(PluginCollector::new(plugins.clone())));
         Metrics {
             registry: r,
@@ -250,6 +139,134 @@ impl Metrics {
         sets.retain(|s| s.labels != set.labels);
         sets.push(set);
     }
+}
+
+/// Batch times and counts.
+fn register_batches(r: &mut Registry, f: &Families) {
+    let s = Unit::Seconds;
+    r.register_with_unit(
+        "sluice_batch_processing",
+        "Time to compute a batch and write its sinks",
+        s.clone(),
+        f.processing.clone(),
+    );
+    r.register_with_unit(
+        "sluice_batch_scheduling_delay",
+        "How late a batch started after its batch time",
+        s.clone(),
+        f.scheduling.clone(),
+    );
+    r.register_with_unit(
+        "sluice_batch_total_delay",
+        "Scheduling delay plus processing time of a batch",
+        s.clone(),
+        f.total_delay.clone(),
+    );
+    r.register_with_unit(
+        "sluice_batch_interval",
+        "The job's batch interval",
+        s.clone(),
+        f.interval.clone(),
+    );
+    r.register(
+        "sluice_batches_completed",
+        "Batches completed",
+        f.completed.clone(),
+    );
+    r.register(
+        "sluice_batches_failed",
+        "Batches that failed (and stopped the job)",
+        f.failed.clone(),
+    );
+}
+
+/// Records per source and sink, stream and sink times, receivers.
+fn register_records(r: &mut Registry, f: &Families) {
+    let s = Unit::Seconds;
+    let b = Unit::Bytes;
+    r.register(
+        "sluice_source_records",
+        "Records a source produced",
+        f.records_in.clone(),
+    );
+    r.register(
+        "sluice_sink_records",
+        "Records written to a sink",
+        f.records_out.clone(),
+    );
+    r.register(
+        "sluice_rejected_records",
+        "Records rejected (malformed input, plugin record errors)",
+        f.rejected.clone(),
+    );
+    r.register(
+        "sluice_dead_lettered_records",
+        "Rejected records written to the dead-letter directory",
+        f.dead_lettered.clone(),
+    );
+    r.register_with_unit(
+        "sluice_stream_batch",
+        "Time of a stream's operator in one batch (a fused chain under its last stream)",
+        s.clone(),
+        f.stream_time.clone(),
+    );
+    r.register_with_unit(
+        "sluice_sink_write",
+        "Time to write one batch to a sink",
+        s.clone(),
+        f.sink_time.clone(),
+    );
+    r.register_with_unit(
+        "sluice_receiver_buffered",
+        "Bytes a receiver received that wait for the next batch",
+        b.clone(),
+        f.buffered.clone(),
+    );
+    r.register(
+        "sluice_source_rate_limit_records_per_second",
+        "The rate limit in force for a source (rate_limit or backpressure)",
+        f.rate_limit.clone(),
+    );
+}
+
+/// Checkpoints, keyed state and the WAL.
+fn register_state(r: &mut Registry, f: &Families) {
+    let s = Unit::Seconds;
+    let b = Unit::Bytes;
+    r.register_with_unit(
+        "sluice_checkpoint_duration",
+        "Time to snapshot the state and write a checkpoint",
+        s.clone(),
+        f.checkpoint_time.clone(),
+    );
+    r.register_with_unit(
+        "sluice_checkpoint_size",
+        "State bytes written by the last checkpoint",
+        b.clone(),
+        f.checkpoint_bytes.clone(),
+    );
+    r.register(
+        "sluice_checkpoint_last_success_timestamp_seconds",
+        "When the last checkpoint was written (Unix time)",
+        f.checkpoint_last.clone(),
+    );
+    r.register(
+        "sluice_state_keys",
+        "Keys in an operator's keyed state (windowed reduces without an inverse: entries of the buffered batches)",
+        f.state_keys.clone(),
+    );
+    r.register_with_unit(
+        "sluice_state",
+        "Bytes of an operator's keyed state (encoded keys and values)",
+        b.clone(),
+        f.state_bytes.clone(),
+    );
+    r.register_with_unit(
+        "sluice_wal",
+        "Bytes of the receivers' write-ahead log segments on disk",
+        b,
+        f.wal_bytes.clone(),
+    );
 }
 
 /// `base` plus one more label.
