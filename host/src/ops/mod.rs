@@ -59,6 +59,7 @@ mod union;
 mod update_fn;
 mod update_state;
 mod window;
+mod window_state;
 
 #[cfg(test)]
 mod builtin_tests;

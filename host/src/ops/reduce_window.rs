@@ -19,14 +19,10 @@ use super::hash::{sorted_by_key, FastMap};
 use super::keyed::{combine_batch, group_batch, Groups, KeyOf};
 use super::narrow::{NarrowChain, TakesChain};
 use super::window::{TimeBuffer, WindowSpec};
+use super::window_state::{self, Entries, Reduced};
 use super::{OpContext, OpError, Operator, StreamValue};
-use crate::record::{codec, BatchTime};
+use crate::record::BatchTime;
 use crate::record::{write_pair, Batch, Partition};
-
-/// Per-batch reduced values: `(canonical key, value)` lists, one per partition.
-type Reduced = Vec<Entries>;
-/// `(canonical key, value)` entries of one partition.
-type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// What the output records are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,35 +319,6 @@ impl TakesChain for ReduceByKeyAndWindow {
     }
 }
 
-impl ReduceByKeyAndWindow {
-    /// Keys of the previous output (incremental mode) or of the buffered batches, and the
-    /// bytes of every key and value held; linear in the entries, like the output written
-    /// every batch.
-    fn measure(&self) -> (usize, usize) {
-        let size = |k: &Vec<u8>, v: &Vec<u8>| k.len() + v.len();
-        let state_keys: usize = self.state.iter().map(FastMap::len).sum();
-        let mut bytes: usize = self
-            .state
-            .iter()
-            .flat_map(|m| m.iter())
-            .map(|(k, v)| size(k, v))
-            .sum();
-        let mut buffered_keys = 0;
-        for (_, reduced) in self.buffer.iter() {
-            for part in reduced {
-                buffered_keys += part.len();
-                bytes += part.iter().map(|(k, v)| size(k, v)).sum::<usize>();
-            }
-        }
-        let keys = if self.inverse.is_some() {
-            state_keys
-        } else {
-            buffered_keys
-        };
-        (keys, bytes)
-    }
-}
-
 impl Operator for ReduceByKeyAndWindow {
     fn state_bytes(&self) -> usize {
         self.held.1
@@ -385,7 +352,7 @@ impl Operator for ReduceByKeyAndWindow {
         let Some(inv) = self.inverse.clone() else {
             let out = self.recompute(cx, t)?;
             self.buffer.drop_until(t + s - w);
-            self.held = self.measure();
+            self.held = window_state::measure(&self.state, &self.buffer, self.inverse.is_some());
             return Ok(self.emit(out.iter().map(|e| e.iter().map(|(k, v)| (k, v)))));
         };
         let changes: Vec<_> = (0..n)
@@ -399,72 +366,22 @@ impl Operator for ReduceByKeyAndWindow {
             state.extend(kept);
         }
         self.buffer.drop_until(t - w);
-        self.held = self.measure();
+        self.held = window_state::measure(&self.state, &self.buffer, self.inverse.is_some());
         // Written straight from the state maps (no copy of every key and value first).
         Ok(self.emit(self.state.iter().map(|m| sorted_by_key(m).into_iter())))
     }
 
     fn snapshot(&self) -> Option<Vec<u8>> {
-        let mut w = codec::Writer::new(TAG);
-        w.u64(self.state.len() as u64);
-        for part in &self.state {
-            write_entries(&mut w, part.iter());
-        }
-        w.u64(self.buffer.len() as u64);
-        for (t, reduced) in self.buffer.iter() {
-            w.i64(*t);
-            w.u64(reduced.len() as u64);
-            for part in reduced {
-                write_entries(&mut w, part.iter().map(|(k, v)| (k, v)));
-            }
-        }
-        Some(w.finish())
+        Some(window_state::encode(&self.state, &self.buffer))
     }
 
     fn restore(&mut self, data: &[u8]) -> Result<(), String> {
-        let mut r = codec::Reader::new(data, TAG, self.kind)?;
-        let mut state = Vec::new();
-        for _ in 0..r.count()? {
-            state.push(read_entries(&mut r)?.into_iter().collect());
-        }
-        let mut buffer = TimeBuffer::default();
-        for _ in 0..r.count()? {
-            let t = r.i64()?;
-            let mut reduced = Vec::new();
-            for _ in 0..r.count()? {
-                reduced.push(read_entries(&mut r)?);
-            }
-            buffer.push(t, reduced);
-        }
-        r.finish()?;
+        let (state, buffer) = window_state::decode(data, self.kind)?;
         self.state = state;
         self.buffer = buffer;
-        self.held = self.measure();
+        self.held = window_state::measure(&self.state, &self.buffer, self.inverse.is_some());
         Ok(())
     }
-}
-
-const TAG: &[u8; 4] = b"SRKW";
-
-fn write_entries<'e>(
-    w: &mut codec::Writer,
-    entries: impl ExactSizeIterator<Item = (&'e Vec<u8>, &'e Vec<u8>)>,
-) {
-    w.u64(entries.len() as u64);
-    for (k, v) in entries {
-        w.bytes(k);
-        w.bytes(v);
-    }
-}
-
-fn read_entries(r: &mut codec::Reader<'_>) -> Result<Entries, String> {
-    let n = r.count()?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let k = r.bytes()?.to_vec();
-        out.push((k, r.bytes()?.to_vec()));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
