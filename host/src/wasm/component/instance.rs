@@ -21,7 +21,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-use sluice::plugin::host::{Host, Level};
+use self::sluice::plugin::host::{Host, Level};
 
 /// Table elements an instance may grow a table to.
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
