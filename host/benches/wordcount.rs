@@ -19,7 +19,6 @@
 //! with those, for the cost of what is always on).
 //! Prints sustained words/s, time from launch to the first batch, and peak RSS.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -28,24 +27,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice::source::vocabulary_word;
+#[allow(dead_code, reason = "each bench uses a part of it")]
+mod common;
 
-const WORDS_PER_LINE: usize = 10;
-const VOCABULARY: usize = 10_000;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use common::{
+    env_or, make_lines, native_lines_per_s, repo, status_kib, VOCABULARY, WORDS_PER_LINE,
+};
 
 /// The keyed stage of each job of `SLUICE_BENCH_JOBS`.
 fn keyed_stage(name: &str) -> &'static str {
@@ -196,70 +183,9 @@ fn run_binary(
     }
 }
 
-/// Lines like the generator's (10 words from the vocabulary), for the socket and native runs.
-fn make_lines(n: usize, seed: u64) -> Vec<String> {
-    let words: Vec<String> = (0..VOCABULARY).map(vocabulary_word).collect();
-    let mut x = seed | 1;
-    (0..n)
-        .map(|_| {
-            let mut line = String::with_capacity(64);
-            for w in 0..WORDS_PER_LINE {
-                x ^= x >> 12;
-                x ^= x << 25;
-                x ^= x >> 27;
-                let r = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize;
-                if w > 0 {
-                    line.push(' ');
-                }
-                line.push_str(&words[(r * VOCABULARY) >> 32]);
-            }
-            line
-        })
-        .collect()
-}
-
-/// The pipeline as a plain Rust program on 2 threads: split, count per thread, merge.
-fn native(lines: &[String], rounds: usize) -> f64 {
-    let started = Instant::now();
-    let mut total = 0usize;
-    for _ in 0..rounds {
-        let halves: Vec<&[String]> = lines.chunks(lines.len().div_ceil(2)).collect();
-        let maps: Vec<HashMap<&str, u64>> = std::thread::scope(|s| {
-            let handles: Vec<_> = halves
-                .iter()
-                .map(|part| {
-                    s.spawn(move || {
-                        let mut m: HashMap<&str, u64> = HashMap::new();
-                        for l in part.iter() {
-                            for w in l.split_whitespace() {
-                                *m.entry(w).or_default() += 1;
-                            }
-                        }
-                        m
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        let mut merged: HashMap<&str, u64> = HashMap::new();
-        for m in maps {
-            for (k, v) in m {
-                *merged.entry(k).or_default() += v;
-            }
-        }
-        total += merged.values().sum::<u64>() as usize;
-    }
-    total as f64 / started.elapsed().as_secs_f64()
-}
-
 /// Resident memory of this process, in KiB.
 fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap_or(0)
+    status_kib(std::process::id(), "VmRSS")
 }
 
 /// A plugin's start-up costs: file size, the first load (compile or cache), then the mean
@@ -374,7 +300,7 @@ fn main() {
 
     // 3. Native.
     let lines = make_lines(lines_per_batch, 7);
-    let n = native(&lines, batches);
+    let n = native_lines_per_s(&lines, batches) * WORDS_PER_LINE as f64;
 
     println!("End-to-end word count ({lines_per_batch} lines x {WORDS_PER_LINE} words per 1 s batch, vocabulary {VOCABULARY}, {batches} batches)");
     println!("| run | words/s | first batch after launch | peak RSS | slowest batch |");
