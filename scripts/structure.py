@@ -181,11 +181,6 @@ def absolutize(path, modkey, modules, inline_depth=0):
         return None
     head = path[0]
     base = modkey if modkey != ("#main",) else ()
-    if head == "sluice" and not (modkey == ("#main",) or (modkey and modkey[0] == "cli")):
-        # Inside the library `sluice::…` is not the crate: it is a local module of that
-        # name (the bindings `wasmtime::component::bindgen!` generates for the WIT
-        # package `sluice:plugin`).
-        return None
     if head in ("crate", "sluice"):
         if modkey == ("#main",) or (modkey and modkey[0] == "cli"):
             # The binary: `crate::cli::…` is the binary, `sluice::…` the library.

@@ -256,6 +256,24 @@ pub fn sink_records(dir: &std::path::Path) -> Vec<Value> {
     files.iter().flat_map(|f| read_jsonl(f)).collect()
 }
 
+/// Asserts that the files sink in `out` holds exactly the first records the sender wrote
+/// (their field `n`), each once and in order, as many as the progress lines counted;
+/// returns that count.
+pub fn assert_first_records_in_order(out: &std::path::Path, seen: &Observed, why: &str) -> u64 {
+    let records: Vec<u64> = sink_records(out)
+        .iter()
+        .map(|v| v["n"].as_u64().unwrap())
+        .collect();
+    let counted: u64 = seen.progress.iter().map(|p| p.records_in).sum();
+    assert_eq!(records.len() as u64, counted, "{why}");
+    assert!(
+        records.iter().enumerate().all(|(i, &r)| r == i as u64),
+        "not the first {} records in order\n{why}",
+        records.len()
+    );
+    counted
+}
+
 /// The most a TCP connection's kernel buffers can hold: the largest receive buffer plus
 /// the largest send buffer (`net.ipv4.tcp_rmem` and `tcp_wmem`, third field).
 pub fn kernel_buffer_max() -> u64 {

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use super::harness::{kernel_buffer_max, observe, sink_records, PacedWriter, LINE_BYTES};
+use super::harness::{
+    assert_first_records_in_order, kernel_buffer_max, observe, PacedWriter, LINE_BYTES,
+};
 use crate::support::{err_stderr, plugin_wasm, words_plugin, JobDir};
 
 /// A TCP source into `busy.spin` (a few µs of CPU per record), every record to a files
@@ -55,16 +57,7 @@ fn a_small_max_memory_slows_the_tcp_receiver_and_loses_nothing() {
     assert!(counted > 0, "{why}");
 
     // Nothing lost: the first records the sender wrote, each once and in order.
-    let records: Vec<u64> = sink_records(&job.path("out"))
-        .iter()
-        .map(|v| v["n"].as_u64().unwrap())
-        .collect();
-    assert_eq!(records.len() as u64, counted, "{why}");
-    assert!(
-        records.iter().enumerate().all(|(i, &r)| r == i as u64),
-        "not the first {} records in order\n{why}",
-        records.len()
-    );
+    assert_first_records_in_order(&job.path("out"), &seen, &why);
 
     // The receiver did not read ahead of the budget: the input held (waiting and in
     // process) stays within half of max_memory (4 MiB of encoded records), the rest of

@@ -12,7 +12,10 @@ mod memory;
 use std::time::Duration;
 
 use crate::support::{plugin_wasm, JobDir};
-use harness::{kernel_buffer_max, observe, sink_records, PacedWriter, LINE_BYTES, OFFERED};
+use harness::{
+    assert_first_records_in_order, kernel_buffer_max, observe, sink_records, PacedWriter,
+    LINE_BYTES, OFFERED,
+};
 
 /// A TCP source into `busy.spin` (about 0.4 ms of CPU per record on the 2-core development
 /// machine), every record to a files sink. Blocks waiting for a batch are capped at
@@ -98,17 +101,7 @@ fn tcp_receiver_slows_down_under_backpressure_and_loses_nothing() {
 
     // Nothing lost: the job processed exactly the first records the sender wrote, each
     // once and in order, as many as the progress lines counted.
-    let records: Vec<u64> = sink_records(&job.path("out"))
-        .iter()
-        .map(|v| v["n"].as_u64().unwrap())
-        .collect();
-    let counted: u64 = seen.progress.iter().map(|p| p.records_in).sum();
-    assert_eq!(records.len() as u64, counted, "{why}");
-    assert!(
-        records.iter().enumerate().all(|(i, &r)| r == i as u64),
-        "not the first {} records in order\n{why}",
-        records.len()
-    );
+    let counted = assert_first_records_in_order(&job.path("out"), &seen, &why);
     // The rest is in the socket buffers (flow control held the sender back) or waits in
     // the receiver (at most its cap, plus the write-ahead log's copy): the job did not
     // read ahead of what it processed.
