@@ -35,7 +35,7 @@ if [[ ! -d "$sysroot/lib/rustlib/wasm32-unknown-unknown/lib" ]]; then
     say "adding rust target wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown >&2
 fi
-say "building plugins/words and sluice ($PROFILE); the first time takes about 10 minutes on 2 cores"
+say "building plugins/words and sluice ($PROFILE); the first time takes 6 to 10 minutes on 2 cores"
 "$ROOT/plugins/build.sh" --quiet words
 if [[ ! -f "$ROOT/plugins/dist/words.wasm" ]]; then
     say "plugins/dist/words.wasm was not built (see the messages above)"
